@@ -1,0 +1,213 @@
+"""`Chatbot`: the one place that wires the stages together.
+
+    message + history
+      -> condense   (conversation.py: make a follow-up stand alone)
+      -> input rails (safety.py: emergency, smalltalk, scope, dosing)
+      -> retrieve   (retrieval.py: hybrid search over the index)
+      -> compose    (compose.py: the answer, with citations)
+      -> output rails (safety.py: scrub, check citations, add red flags and disclaimer)
+      -> Reply
+
+The stages are LangChain runnables piped into one chain (`Chatbot.chain`); each is a plain
+method on a `Turn` that can be tested alone. The bot holds no per-conversation state: the
+caller passes the history, so one instance serves every visitor.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LangChainDocument
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import ConfigDict
+
+from chatbot.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
+from chatbot.config import Settings
+from chatbot.conversation import Condensed, Topics, condense, validate_history
+from chatbot.embeddings import Embedder, load_embedder
+from chatbot.index import SearchIndex, open_index
+from chatbot.reply import Reply
+from chatbot.retrieval import HybridRetriever, Retrieval
+from chatbot.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
+
+log = logging.getLogger(__name__)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one reply knows so far; each stage returns a copy with its part filled in."""
+
+    message: str
+    history: list[dict[str, str]] = field(default_factory=list)
+    condensed: Condensed | None = None
+    screening: Screening | None = None
+    retrieval: Retrieval | None = None
+    draft: Draft | None = None
+
+
+class Chatbot:
+    def __init__(
+        self, index: SearchIndex, embedder: Embedder, composer: Composer | None = None,
+        rules: SafetyRules | None = None, k: int = 5,
+    ) -> None:
+        self.index = index
+        self.retriever = HybridRetriever(index, embedder)
+        self.topics = Topics.from_chunks(index.chunks, index.glossary)
+        self.composer = composer or ExtractiveComposer(self.topics)
+        self.rules = rules or load_safety_rules()
+        self.red_flags = RedFlags.from_chunks(index.chunks, embedder, self.rules)
+        self.k = k
+        self._chunks = {c.id: c for c in index.chunks}
+        self._positions = {c.id: i for i, c in enumerate(index.chunks)}
+        self._replies = load_phrases()
+        self.chain: Runnable = (
+            RunnableLambda(self.condense, name="condense")
+            | RunnableLambda(self.input_rails, name="input_rails")
+            | RunnableLambda(self.retrieve, name="retrieve")
+            | RunnableLambda(self.compose, name="compose")
+            | RunnableLambda(self.output_rails, name="output_rails")
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, rebuild: bool = False) -> Chatbot:
+        """Load the model and the index named by `settings`; with `rebuild`, build a missing
+        or stale index first."""
+        settings = settings or Settings.load()
+        embedder = load_embedder(settings.model_path, settings.embedder)
+        index = open_index(
+            settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=rebuild
+        )
+        return cls(index, embedder)
+
+    def reply(self, message: str, history: list[dict[str, str]] | None = None) -> Reply:
+        """Answer `message`, given the conversation so far. Any text gets a reply."""
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a str, not {type(message).__name__}")
+        return self.chain.invoke(Turn(_clean(message), validate_history(history)))
+
+    def stream(self, message: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Reply]:
+        """The reply's text in pieces as it is written out, then the whole `Reply`."""
+        reply = self.reply(message, history)
+        yield from reply.pieces()
+        yield reply
+
+    # --- the stages ----------------------------------------------------------------------
+    def condense(self, turn: Turn) -> Turn:
+        return replace(turn, condensed=condense(turn.message, turn.history, self.topics))
+
+    def input_rails(self, turn: Turn) -> Turn:
+        if not turn.message.strip():
+            return replace(turn, screening=Screening("smalltalk", "empty"))
+        condensed = turn.condensed or Condensed(turn.message)
+        topic_known = condensed.topic is not None
+        return replace(turn, screening=screen(turn.message, condensed.question, topic_known, self.rules))
+
+    def retrieve(self, turn: Turn) -> Turn:
+        if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
+            return turn
+        retrieval = self.retriever.retrieve(turn.condensed.question, self.k)
+        if len(turn.condensed.topics) > 1:
+            retrieval = self._retrieve_each_topic(turn.condensed, retrieval)
+        in_scope = (
+            turn.condensed.topic is not None or retrieval.relevant or bool(retrieval.query.intents)
+            or self.rules.has_anchor(turn.condensed.question)
+        )
+        if not in_scope:
+            return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
+        return replace(turn, retrieval=retrieval)
+
+    def _retrieve_each_topic(self, condensed: Condensed, combined: Retrieval) -> Retrieval:
+        """For "tendonitis or tendonosis?": search once per topic and interleave the hits,
+        so each topic's own sections are there to compare."""
+        per_topic = [self.retriever.retrieve(f"{condensed.question} ({t})", self.k).hits for t in condensed.topics[:3]]
+        hits, seen = [], set()
+        for rank in range(self.k):
+            for topic_hits in per_topic:
+                if rank < len(topic_hits) and topic_hits[rank].chunk.id not in seen:
+                    seen.add(topic_hits[rank].chunk.id)
+                    hits.append(topic_hits[rank])
+        return replace(combined, hits=hits)
+
+    def compose(self, turn: Turn) -> Turn:
+        screening = turn.screening or Screening(None)
+        if screening.kind is not None or turn.retrieval is None or turn.condensed is None:
+            return replace(turn, draft=Draft(self._fixed_text(screening)))
+        request = ComposeRequest(
+            question=turn.condensed.question, query=turn.retrieval.query, hits=turn.retrieval.hits,
+            topics=turn.condensed.topics, dosing=screening.dosing,
+        )
+        draft = self.composer.compose(request)
+        if screening.dosing:
+            draft = replace(draft, body=f"{draft.body}\n\n{self.rules.dosing_pointer}")
+        return replace(turn, draft=draft)
+
+    def output_rails(self, turn: Turn) -> Reply:
+        draft = turn.draft or Draft("")
+        kind = (turn.screening.kind if turn.screening else None) or "answer"
+        topic_vectors = None
+        if draft.chunks:
+            topic_vectors = np.stack([self.index.vectors.reconstruct(self._positions[c.id]) for c in draft.chunks])
+        flags = self.red_flags.for_topic(topic_vectors)
+        return finalize(kind, draft.body, draft.citations, self._chunks, flags, self.rules, self.red_flags.heading)
+
+    # --- replies that do not come from the article ----------------------------------------
+    def _fixed_text(self, screening: Screening) -> str:
+        replies = self._replies
+        examples = "\n".join(f"- {q}" for q in self.rules.examples)
+        if screening.kind == "emergency":
+            described = "; ".join(t.label for t in screening.emergencies)
+            return f"{self.rules.emergency_message}\n\n{replies['emergency']['described']} {described}."
+        if screening.kind == "out_of_scope":
+            text = replies["out_of_scope"]["reveal_rules" if screening.reason == "reveal_rules" else "general"]
+            return f"{_oneline(text)}\n\n{replies['smalltalk']['try_asking']}\n{examples}"
+        reason = screening.reason if screening.reason in replies["smalltalk"] else "greeting"
+        text = _oneline(replies["smalltalk"][reason])
+        if reason in ("greeting", "about_bot"):
+            text += f"\n\n{replies['smalltalk']['try_asking']}\n{examples}"
+        return text
+
+
+def _clean(message: str) -> str:
+    """Drop control characters and normalise Unicode so look-alike letters compare equal."""
+    return _CONTROL.sub(" ", unicodedata.normalize("NFKC", message))
+
+
+def _oneline(text: str) -> str:
+    return " ".join(text.split())
+
+
+class SectionRetriever(BaseRetriever):
+    """LangChain face of `HybridRetriever`: each hit becomes a `Document` with its section."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    retriever: HybridRetriever
+    k: int = 5
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LangChainDocument]:
+        result = self.retriever.retrieve(query, self.k)
+        return [
+            LangChainDocument(
+                page_content=hit.chunk.text,
+                id=hit.chunk.id,
+                metadata={
+                    "id": hit.chunk.id,
+                    "section": hit.chunk.section,
+                    "doc_id": hit.chunk.doc_id,
+                    "score": hit.score,
+                    "dense": hit.dense,
+                    "keyword": hit.keyword,
+                    "relevant": result.relevant,
+                },
+            )
+            for hit in result.hits
+        ]

@@ -1,0 +1,205 @@
+"""Stage 6: composing the answer from the retrieved sections.
+
+`Composer` is the interface; an LLM-backed composer (a LangChain chat model told to answer
+only from the given sections) can implement it without touching retrieval or the rails.
+
+`ExtractiveComposer`, the default, writes no medical words of its own: it picks from the
+retrieved sections the sentences, list items and table rows that answer this question and
+lays them out under the section names with citation markers [1], [2]. Only short connecting
+phrases (from `rules/replies.yaml`) are its own. It never says what a person has: for a
+described symptom it reports which causes the article links to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Protocol
+
+import yaml
+
+from chatbot.chunks import Chunk
+from chatbot.conversation import Topics
+from chatbot.markdown import Unit, parse_blocks
+from chatbot.query import WEAK_INTENTS, Query, QueryRules, heading_words, load_query_rules
+from chatbot.reply import Citation
+from chatbot.retrieval import Hit, keywords
+
+_TIME = re.compile(r"\b\d+(-\d+)?\s*(weeks?|minutes?|days?|months?|hours?)\b", re.I)
+_MEDICINE = re.compile(r"\b(nsaids?|medications?|anti-inflammatory|corticosteroid|injections?)\b", re.I)
+_CLOSE = 0.08  # hits this close to the best one are worth showing too
+_SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
+
+
+@dataclass(frozen=True)
+class ComposeRequest:
+    question: str  # the question as it stands alone (follow-ups completed)
+    query: Query
+    hits: list[Hit]
+    topics: tuple[str, ...] = ()  # the conditions it is about, if known
+    dosing: bool = False
+
+
+@dataclass
+class Draft:
+    body: str  # Markdown with [n] markers
+    citations: list[Citation] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)  # what the body was built from
+
+
+class Composer(Protocol):
+    def compose(self, request: ComposeRequest) -> Draft: ...
+
+
+@lru_cache(maxsize=1)
+def load_phrases() -> dict:
+    return yaml.safe_load(resources.files("chatbot.rules").joinpath("replies.yaml").read_text(encoding="utf-8"))
+
+
+class ExtractiveComposer:
+    def __init__(
+        self, topics: Topics | None = None, max_sections: int = 3, max_units: int = 6, rules: QueryRules | None = None
+    ) -> None:
+        self.topics = topics or Topics([])
+        self.max_sections = max_sections
+        self.max_units = max_units
+        self.rules = rules or load_query_rules()
+        self.phrases = load_phrases()["answer"]
+        self._topic_names = {t.name for t in self.topics.topics}
+
+    def compose(self, request: ComposeRequest) -> Draft:
+        intents = set(request.query.intents)
+        terms = set(keywords(request.query.search_text))
+        picked = [
+            (hit, units) for hit in self._sections(request)
+            if (units := self._units(hit.chunk, intents, terms, request))
+        ]
+        if not picked:
+            return Draft(self.phrases["nothing_found"])
+
+        lines: list[str] = []
+        if intents & _SYMPTOM_QUESTIONS and any(u.kind == "row" for _, units in picked for u in units):
+            lines.append(self.phrases["symptom_description"])
+        if "duration" in intents and not any(_TIME.search(u.text) for _, units in picked for u in units):
+            lines.append(self.phrases["no_time_frame"])
+        citations = []
+        for n, (hit, units) in enumerate(picked, start=1):
+            lines.append(self._render(hit.chunk, units, n))
+            citations.append(Citation(n, hit.chunk.id, hit.chunk.section, _span(hit.chunk.text, units), hit.score))
+        return Draft("\n\n".join(lines), citations, [hit.chunk for hit, _ in picked])
+
+    # --- which sections ----------------------------------------------------------------
+    def _sections(self, request: ComposeRequest) -> list[Hit]:
+        """Per topic: the best hit and those close behind it, leaving out other conditions."""
+        topics = request.topics or (None,)
+        per_topic = self.max_sections if len(topics) == 1 else 2
+        chosen: list[Hit] = []
+        for topic in topics:
+            related = [h for h in request.hits if self.topics.related(h.chunk, topic)]
+            chosen += [h for h in self._close(related, request)[:per_topic] if h not in chosen]
+        return chosen or request.hits[:1]
+
+    def _close(self, hits: list[Hit], request: ComposeRequest) -> list[Hit]:
+        if not hits:
+            return []
+        top, intents = hits[0], set(request.query.intents)
+        defining = "what_is" in intents or len(request.topics) > 1
+        return [top] + [
+            h for h in hits[1:]
+            if h.score >= top.score - _CLOSE
+            or (defining and _same_topic(h.chunk, top.chunk) and _defines(h.chunk))
+            or (intents & _SYMPTOM_QUESTIONS and _is_table_or_summary(h.chunk))
+        ]
+
+    # --- which sentences, items and rows -------------------------------------------------
+    def _units(self, chunk: Chunk, intents: set[str], terms: set[str], request: ComposeRequest) -> list[Unit]:
+        units = [u for block in parse_blocks(chunk.text) for u in block.units()]
+        if request.dosing:
+            return [u for u in units if _MEDICINE.search(u.text)][: self.max_units]
+        if "duration" in intents and (timed := [u for u in units if _TIME.search(u.text)]):
+            return timed[: self.max_units]
+        rows = [u for u in units if u.kind == "row" or " = " in u.text]
+        if rows and len(rows) >= len(units) - 1:
+            # A table or a summary list: only the rows that share words with the question.
+            ranked = sorted(((_overlap(u, terms), i) for i, u in enumerate(rows)), reverse=True)
+            chosen = sorted(i for score, i in ranked if score > 0)[:3]
+            return [rows[i] for i in chosen] or (rows if "identify" in intents else [])
+        if self._answers_intent(chunk, intents) or "what_is" in intents or len(units) <= 2:
+            # The whole section answers it; a lead-in ending in ":" is glue, not content.
+            content = [u for u in units if not (u.kind == "sentence" and u.text.endswith(":"))]
+            return content or units
+        matching = [u for u in units if _overlap(u, terms) > 0]
+        return (matching or units[:2])[: self.max_units]
+
+    def _answers_intent(self, chunk: Chunk, intents: set[str]) -> bool:
+        headings = heading_words(chunk.heading_path or (chunk.doc_title,))
+        strong = (intents - WEAK_INTENTS) or intents
+        return any(f" {h} " in headings for name in strong for h in self.rules.intent(name).headings)
+
+    # --- layout --------------------------------------------------------------------------
+    def _render(self, chunk: Chunk, units: list[Unit], n: int) -> str:
+        title = f"**{self._label(chunk)}** [{n}]"
+        if all(u.kind == "sentence" for u in units):
+            return f"{title}\n{' '.join(u.text for u in units)}"
+        lines = [title]
+        parent_line: dict[str, int] = {}
+        for unit in units:
+            if unit.kind == "row" and len(unit.cells) == 2:
+                lines.append(f"- **{unit.cells[1]}** {self.phrases['likely_cause']}: {unit.cells[0]}")
+            elif unit.kind == "item" and unit.parent:
+                if unit.parent in parent_line:  # nested items join their parent's line
+                    at = parent_line[unit.parent]
+                    lines[at] += (": " if lines[at] == f"- {unit.parent}" else "; ") + unit.text
+                else:
+                    lines.append(f"- {unit.parent}: {unit.text}")
+                    parent_line[unit.parent] = len(lines) - 1
+            else:
+                lines.append(f"- {unit.text}")
+                if unit.kind == "item":
+                    parent_line[unit.text] = len(lines) - 1
+        return "\n".join(lines)
+
+    def _label(self, chunk: Chunk) -> str:
+        """The section's own heading with its parent: "Tarsal Tunnel Syndrome › Symptoms"; a
+        condition alone when its parent only groups conditions."""
+        path = [_unnumbered(p) for p in chunk.heading_path[-2:]] or [chunk.doc_title]
+        if len(path) == 2 and _unnumbered(path[1]).split(" (")[0] in self._topic_names:
+            path = path[1:]
+        return " › ".join(path)
+
+
+def _unnumbered(heading: str) -> str:
+    return re.sub(r"^\d+[.)]\s*", "", heading)
+
+
+def _overlap(unit: Unit, terms: set[str]) -> int:
+    return len(terms.intersection(keywords(unit.text)))
+
+
+def _span(text: str, units: list[Unit]) -> str:
+    """The shortest stretch of the chunk text that holds every unit used: a checkable quote."""
+    positions = [(text.find(u.text), len(u.text)) for u in units if u.text in text]
+    if not positions:
+        return ""
+    start = min(p for p, _ in positions)
+    end = max(p + length for p, length in positions)
+    return text[start:end]
+
+
+def _same_topic(a: Chunk, b: Chunk) -> bool:
+    return len(a.heading_path) >= 2 and a.heading_path[:2] == b.heading_path[:2]
+
+
+def _defines(chunk: Chunk) -> bool:
+    """A condition's opening line or its "What it is" part."""
+    return len(chunk.heading_path) == 2 or normalize_title(chunk.title) == "what it is"
+
+
+def normalize_title(title: str) -> str:
+    return title.lower().strip()
+
+
+def _is_table_or_summary(chunk: Chunk) -> bool:
+    return "|" in chunk.text or " = " in chunk.text

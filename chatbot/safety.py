@@ -1,0 +1,203 @@
+"""The safety layer: rules that wrap every reply. The rules themselves are data (`rules/safety.yaml`).
+
+Input rails, before any search:
+- emergency: signs that need urgent care now override everything else;
+- smalltalk: greetings, thanks, "who are you";
+- scope: other body parts, unrelated topics, requests to reveal or change the rules;
+- dosing and injection attempts are flagged for the later stages.
+
+Output rails, on every reply whatever its kind:
+- no dose amounts and no "you have X" in the text;
+- every citation marker points to a citation whose quote really is in the cited chunk;
+- red-flag warnings (the article's "When to See a Doctor" list, most relevant first) and the
+  disclaimer are appended. Nothing in the input can remove them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import yaml
+
+from chatbot.chunks import Chunk, section_matches
+from chatbot.embeddings import Embedder
+from chatbot.markdown import parse_blocks
+from chatbot.reply import Citation, Kind, Reply, markers
+
+
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.I)
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.replace("’", "'").replace("‘", "'").split())
+
+
+@dataclass(frozen=True)
+class Trigger:
+    id: str
+    label: str
+    any: tuple[re.Pattern, ...] = ()
+    all: tuple[re.Pattern, ...] = ()
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the input rails found. `kind` None means: answer it from the article."""
+
+    kind: Kind | None
+    reason: str = ""
+    emergencies: tuple[Trigger, ...] = ()
+    dosing: bool = False
+    injection: bool = False
+
+
+class SafetyRules:
+    def __init__(self, data: dict, replies: dict) -> None:
+        self.data = data
+        self.replies = replies
+        self.disclaimer: str = " ".join(data["disclaimer"].split())
+        self.emergency_message: str = " ".join(data["emergency"]["message"].split())
+        self.triggers = tuple(
+            Trigger(t["id"], t["label"], tuple(map(_compile, t.get("any", []))), tuple(map(_compile, t.get("all", []))))
+            for t in data["emergency"]["triggers"]
+        )
+        self._negation = _compile(data["negation"])
+        self._smalltalk = {name: _compile(p) for name, p in data["smalltalk"].items()}
+        scope = data["scope"]
+        self._anchors = _compile(scope["anchors"])
+        self._other_body_parts = _compile(scope["other_body_parts"])
+        self._other_topics = [_compile(p) for p in scope["other_topics"]]
+        self._reveal_rules = _compile(scope["reveal_rules"])
+        self._injection = _compile(scope["injection"])
+        self.examples: list[str] = scope["examples"]
+        self._dose_question = _compile(data["dosing"]["question"])
+        self._medicine = _compile(data["dosing"]["medicine"])
+        self.dosing_pointer: str = " ".join(data["dosing"]["pointer"].split())
+        self._forbidden_dose = _compile(data["dosing"]["forbidden"])
+        self._forbidden_diagnosis = _compile(data["diagnosis"]["forbidden"])
+
+    # --- input rails -------------------------------------------------------------------
+    def emergencies(self, text: str) -> tuple[Trigger, ...]:
+        text = normalize(text)
+        return tuple(t for t in self.triggers if self._fires(t, text))
+
+    def _fires(self, trigger: Trigger, text: str) -> bool:
+        if trigger.all:
+            return all(self._affirmed(p, text) for p in trigger.all)
+        return any(self._affirmed(p, text) for p in trigger.any)
+
+    def _affirmed(self, pattern: re.Pattern, text: str) -> bool:
+        """A match that is not negated earlier in its clause ("no fever", "not pale")."""
+        return any(not self._negation.search(text[: m.start()]) for m in pattern.finditer(text))
+
+    def smalltalk(self, text: str) -> str | None:
+        text = normalize(text)
+        return next((name for name, pattern in self._smalltalk.items() if pattern.search(text)), None)
+
+    def has_anchor(self, text: str) -> bool:
+        return bool(self._anchors.search(normalize(text)))
+
+    def out_of_scope_reason(self, text: str) -> str | None:
+        """Why a question is plainly about something else, or None."""
+        text = normalize(text)
+        if self._anchors.search(text):
+            return None
+        if self._reveal_rules.search(text) or self._injection.search(text):
+            return "reveal_rules"
+        if any(p.search(text) for p in self._other_topics):
+            return "other_topic"
+        if self._other_body_parts.search(text):
+            return "other_body_part"
+        return None
+
+    def is_dosing(self, text: str) -> bool:
+        text = normalize(text)
+        return bool(self._dose_question.search(text) and self._medicine.search(text))
+
+    def is_injection(self, text: str) -> bool:
+        return bool(self._injection.search(normalize(text)) or self._reveal_rules.search(normalize(text)))
+
+    # --- output rails ------------------------------------------------------------------
+    def scrub(self, body: str) -> str:
+        """Drop any line that states a dose amount or tells the person what they have."""
+        kept = [
+            line for line in body.split("\n")
+            if not self._forbidden_dose.search(line) and not self._forbidden_diagnosis.search(normalize(line))
+        ]
+        return "\n".join(kept).strip()
+
+    def states_dose(self, text: str) -> bool:
+        return bool(self._forbidden_dose.search(text))
+
+    def states_diagnosis(self, text: str) -> bool:
+        return bool(self._forbidden_diagnosis.search(normalize(text)))
+
+
+@lru_cache(maxsize=1)
+def load_safety_rules() -> SafetyRules:
+    folder = resources.files("chatbot.rules")
+    data = yaml.safe_load(folder.joinpath("safety.yaml").read_text(encoding="utf-8"))
+    replies = yaml.safe_load(folder.joinpath("replies.yaml").read_text(encoding="utf-8"))
+    return SafetyRules(data, replies)
+
+
+def screen(message: str, standalone: str, topic_known: bool, rules: SafetyRules) -> Screening:
+    """The input rails, in order: emergency first (on the message itself), then smalltalk, then scope."""
+    emergencies = rules.emergencies(message)
+    if emergencies:
+        return Screening("emergency", emergencies[0].id, emergencies)
+    chat = rules.smalltalk(message)
+    if chat:
+        return Screening("smalltalk", chat)
+    injection = rules.is_injection(message)
+    reason = rules.out_of_scope_reason(message)
+    if reason and not (topic_known and reason == "other_topic" and not injection):
+        return Screening("out_of_scope", reason, injection=injection)
+    return Screening(None, "", dosing=rules.is_dosing(standalone), injection=injection)
+
+
+class RedFlags:
+    """The article's "see a doctor if" list, ranked by how close each is to the reply's topic."""
+
+    def __init__(self, flags: list[str], vectors: np.ndarray | None, heading: str, shown: int) -> None:
+        self.flags = flags
+        self.vectors = vectors
+        self.heading = heading
+        self.shown = shown
+
+    @classmethod
+    def from_chunks(cls, chunks: list[Chunk], embedder: Embedder | None, rules: SafetyRules) -> RedFlags:
+        spec = rules.data["red_flags"]
+        source = [c for c in chunks if section_matches(c, spec["section"])]
+        flags = [u.text for c in source for b in parse_blocks(c.text) if b.kind == "list" for u in b.units()]
+        flags = flags or list(spec["fallback"])
+        vectors = embedder.embed(flags) if embedder is not None else None
+        return cls(flags, vectors, spec["heading"], int(spec["shown"]))
+
+    def for_topic(self, topic_vectors: np.ndarray | None) -> list[str]:
+        """The `shown` most relevant flags; with no topic, the first ones in the article's order."""
+        if self.vectors is None or topic_vectors is None or len(topic_vectors) == 0:
+            return self.flags[: self.shown]
+        relevance = (self.vectors @ topic_vectors.T).max(axis=1)
+        order = sorted(range(len(self.flags)), key=lambda i: (-round(float(relevance[i]), 6), i))
+        return [self.flags[i] for i in order[: self.shown]]
+
+
+def finalize(
+    kind: Kind, body: str, citations: list[Citation], chunks: dict[str, Chunk],
+    red_flags: list[str], rules: SafetyRules, heading: str,
+) -> Reply:
+    """Apply the output rails and append the red flags and the disclaimer."""
+    body = rules.scrub(body)
+    valid = {c.n: c for c in citations if c.id in chunks and c.quote and c.quote in chunks[c.id].text}
+    for n in set(markers(body)) - set(valid):
+        body = body.replace(f" [{n}]", "").replace(f"[{n}]", "")
+    used = [valid[n] for n in sorted(set(markers(body))) if n in valid]
+    footer = "\n".join([f"**{heading}**", *(f"- {flag}" for flag in red_flags)])
+    answer = f"{body}\n\n---\n\n{footer}\n\n_{rules.disclaimer}_"
+    return Reply(answer=answer, kind=kind, citations=used, red_flags=list(red_flags), disclaimer=rules.disclaimer)

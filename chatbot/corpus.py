@@ -67,7 +67,9 @@ def load_document(path: Path) -> Document:
     meta, body = _split_front_matter(path, text)
     if not body.strip():
         raise CorpusError(path, "has no article text")
-    title = str(meta.get("title") or _first_heading(body) or "").strip()
+    is_plain_text = path.suffix.lower() == ".txt" and not body.lstrip().startswith("#")
+    first_line = body.strip().splitlines()[0] if body.strip() else ""
+    title = str(meta.get("title") or _first_heading(body) or (first_line if is_plain_text else "")).strip()
     if not title:
         raise CorpusError(path, "has no title (add `title:` front matter or a `# ` heading)")
     doc_id = str(meta.get("id") or _slug(path.stem))
@@ -76,7 +78,7 @@ def load_document(path: Path) -> Document:
     abbreviations = meta.get("abbreviations") or {}
     if not isinstance(abbreviations, dict) or not all(isinstance(v, str) for v in abbreviations.values()):
         raise CorpusError(path, "`abbreviations` must map each abbreviation to its long form")
-    if path.suffix.lower() == ".txt" and not body.lstrip().startswith("#"):
+    if is_plain_text:
         body = _plain_text_to_markdown(body, title)
     return Document(
         id=doc_id,

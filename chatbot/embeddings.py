@@ -19,6 +19,7 @@ import json
 import math
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -74,21 +75,31 @@ class _ModelFolder:
         self.max_tokens = int(_read_json(path / "sentence_bert_config.json").get("max_seq_length", 256))
         self.model_id = DEFAULT_MODEL_ID if _is_bundled(path) else path.name
         self._tokenizer = None
+        self._counter = None
 
     @property
     def tokenizer(self):
+        """Truncates to the model's limit, as the model sees text."""
         if self._tokenizer is None:
-            from tokenizers import Tokenizer
-
-            tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
-            tokenizer.no_padding()
-            tokenizer.enable_truncation(self.max_tokens)
-            self._tokenizer = tokenizer
+            self._tokenizer = self._load_tokenizer(truncate=True)
         return self._tokenizer
 
     def count_tokens(self, text: str) -> int:
         # Counted without truncation, so the chunker sees what would be cut off.
-        return len(self.tokenizer.encode(text).ids) if len(text) < 20_000 else len(text) // 3
+        if self._counter is None:
+            self._counter = self._load_tokenizer(truncate=False)
+        return len(self._counter.encode(text).ids) if len(text) < 20_000 else len(text) // 3
+
+    def _load_tokenizer(self, truncate: bool):
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        tokenizer.no_padding()
+        if truncate:
+            tokenizer.enable_truncation(self.max_tokens)
+        else:
+            tokenizer.no_truncation()
+        return tokenizer
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256((self.path / "config.json").read_bytes())
@@ -120,16 +131,16 @@ class NumpyBertEmbedder(_ModelFolder):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self._config = json.loads((path / "config.json").read_text())
-        self._weights: dict[str, np.ndarray] | None = None
+        self._weights: _Weights | None = None
         self._lock = threading.Lock()
 
-    def _load(self) -> dict[str, np.ndarray]:
+    def _load(self) -> _Weights:
         with self._lock:
             if self._weights is None:
                 from safetensors.numpy import load_file
 
                 raw = load_file(str(self.path / "model.safetensors"))
-                self._weights = {k.removeprefix("bert."): v.astype(np.float32) for k, v in raw.items()}
+                self._weights = _Weights.pack({k.removeprefix("bert."): v for k, v in raw.items()}, self._config)
         return self._weights
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -144,7 +155,7 @@ class NumpyBertEmbedder(_ModelFolder):
             out[batch] = self._forward(weights, [texts[i] for i in batch])
         return out
 
-    def _forward(self, w: dict[str, np.ndarray], texts: list[str]) -> np.ndarray:
+    def _forward(self, w: _Weights, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
         n, length = len(texts), max(len(e.ids) for e in encodings)
         ids = np.zeros((n, length), np.int64)
@@ -153,35 +164,80 @@ class NumpyBertEmbedder(_ModelFolder):
             ids[i, : len(encoding.ids)] = encoding.ids
             mask[i, : len(encoding.ids)] = 1.0
 
-        cfg, eps = self._config, float(self._config["layer_norm_eps"])
-        heads = int(cfg["num_attention_heads"])
-        head_dim = self.dim // heads
-        x = w["embeddings.word_embeddings.weight"][ids]
-        x = x + w["embeddings.position_embeddings.weight"][:length][None]
-        x = x + w["embeddings.token_type_embeddings.weight"][0]
-        x = _layer_norm(x, w, "embeddings.LayerNorm", eps)
+        dim, heads = self.dim, w.heads
+        head_dim = dim // heads
+        x = w.word[ids] + w.position[:length][None] + w.token_type
+        x = _layer_norm(x.reshape(n * length, dim), *w.embedding_norm, w.eps)  # rows = tokens
         attention_bias = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
         scale = np.float32(1.0 / math.sqrt(head_dim))
-
-        def split_heads(t: np.ndarray) -> np.ndarray:
-            return t.reshape(n, length, heads, head_dim).transpose(0, 2, 1, 3)
-
-        for layer in range(int(cfg["num_hidden_layers"])):
-            p = f"encoder.layer.{layer}."
-            q = split_heads(_linear(x, w, p + "attention.self.query"))
-            k = split_heads(_linear(x, w, p + "attention.self.key"))
-            v = split_heads(_linear(x, w, p + "attention.self.value"))
-            scores = q @ k.transpose(0, 1, 3, 2) * scale + attention_bias
+        for layer in w.layers:
+            # One matrix product for query, key and value; then (batch, heads, tokens, head_dim).
+            qkv = (x @ layer.qkv + layer.qkv_bias).reshape(n, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
+            scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2) * scale + attention_bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, self.dim)
-            attended = _linear(context, w, p + "attention.output.dense")
-            x = _layer_norm(attended + x, w, p + "attention.output.LayerNorm", eps)
-            hidden = _gelu(_linear(x, w, p + "intermediate.dense"))
-            x = _layer_norm(_linear(hidden, w, p + "output.dense") + x, w, p + "output.LayerNorm", eps)
+            context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(n * length, dim)
+            x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.attention_norm, w.eps)
+            hidden = _gelu(x @ layer.up + layer.up_bias)
+            x = _layer_norm(hidden @ layer.down + layer.down_bias + x, *layer.output_norm, w.eps)
 
+        x = x.reshape(n, length, dim)
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv: np.ndarray  # (dim, 3 * dim): query, key and value weights side by side, transposed
+    qkv_bias: np.ndarray
+    out: np.ndarray
+    out_bias: np.ndarray
+    attention_norm: tuple[np.ndarray, np.ndarray]
+    up: np.ndarray
+    up_bias: np.ndarray
+    down: np.ndarray
+    down_bias: np.ndarray
+    output_norm: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """BERT weights laid out for `x @ W` on rows of tokens (transposed once, contiguous)."""
+
+    word: np.ndarray
+    position: np.ndarray
+    token_type: np.ndarray
+    embedding_norm: tuple[np.ndarray, np.ndarray]
+    layers: tuple[_Layer, ...]
+    heads: int
+    eps: float
+
+    @classmethod
+    def pack(cls, w: dict[str, np.ndarray], config: dict) -> _Weights:
+        def get(name: str) -> np.ndarray:
+            return w[name].astype(np.float32)
+
+        def linear(name: str) -> tuple[np.ndarray, np.ndarray]:
+            return np.ascontiguousarray(get(name + ".weight").T), get(name + ".bias")
+
+        def norm(name: str) -> tuple[np.ndarray, np.ndarray]:
+            return get(name + ".weight"), get(name + ".bias")
+
+        layers = []
+        for i in range(int(config["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            parts = [linear(p + f"attention.self.{part}") for part in ("query", "key", "value")]
+            layers.append(_Layer(
+                np.ascontiguousarray(np.concatenate([weight for weight, _ in parts], axis=1)),
+                np.concatenate([bias for _, bias in parts]),
+                *linear(p + "attention.output.dense"), norm(p + "attention.output.LayerNorm"),
+                *linear(p + "intermediate.dense"), *linear(p + "output.dense"), norm(p + "output.LayerNorm"),
+            ))
+        return cls(
+            get("embeddings.word_embeddings.weight"), get("embeddings.position_embeddings.weight"),
+            get("embeddings.token_type_embeddings.weight")[0], norm("embeddings.LayerNorm"),
+            tuple(layers), int(config["num_attention_heads"]), float(config["layer_norm_eps"]),
+        )
 
 
 class SentenceTransformerEmbedder(_ModelFolder):
@@ -207,14 +263,10 @@ class SentenceTransformerEmbedder(_ModelFolder):
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _linear(x: np.ndarray, w: dict[str, np.ndarray], name: str) -> np.ndarray:
-    return x @ w[name + ".weight"].T + w[name + ".bias"]
-
-
-def _layer_norm(x: np.ndarray, w: dict[str, np.ndarray], name: str, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * w[name + ".weight"] + w[name + ".bias"]
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    centred = x - x.mean(-1, keepdims=True)
+    variance = (centred * centred).mean(-1, keepdims=True)
+    return centred / np.sqrt(variance + eps) * weight + bias
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:

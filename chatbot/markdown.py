@@ -142,12 +142,11 @@ def split_sentences(text: str) -> list[str]:
 
 def plain(markdown: str) -> str:
     """Markdown to plain text for embedding, keyword search and display in plain places."""
-    text = re.sub(r"^\s*#{1,6}\s+", "", markdown, flags=re.M)
-    text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", text, flags=re.M)
-    text = re.sub(r"^\s*\|?\s*:?-{3,}.*$", "", text, flags=re.M)
-    text = re.sub(r"\s*\|\s*", " | ", text)
+    text = re.sub(r"^[ \t]*#{1,6}\s+", "", markdown, flags=re.M)
+    text = re.sub(r"^[ \t]*(?:[-*+]|\d+[.)])\s+", "", text, flags=re.M)
+    text = re.sub(r"(?m)^[ \t]*\|?[ \t]*:?-{3,}.*$", "", text)
+    text = re.sub(r"(?m)^[ \t]*\|(.*?)\|?[ \t]*$", lambda m: re.sub(r"[ \t]*\|[ \t]*", " | ", m.group(1).strip()), text)
     text = text.replace("**", "").replace("__", "")
-    text = re.sub(r"(?m)^ \| | \|$", "", text)
     return re.sub(r"\n{2,}", "\n", text).strip()
 
 

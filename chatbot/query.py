@@ -66,6 +66,7 @@ class Query:
     search_text: str  # spelling fixed, with the article's words for what was meant
     intents: tuple[str, ...]
     corrections: tuple[tuple[str, str], ...] = ()
+    dense_text: str = ""  # spelling fixed, abbreviations spelled out: what gets embedded
 
 
 class QueryReader:
@@ -81,7 +82,7 @@ class QueryReader:
         intents = self.intents(corrected)
         additions = [add for pattern, add in self.rules.lay_terms if pattern.search(corrected)]
         search_text = self.glossary.expand(" ".join([corrected, *additions]))
-        return Query(text, search_text, intents, corrections)
+        return Query(text, search_text, intents, corrections, self.glossary.expand(corrected))
 
     def intents(self, text: str) -> tuple[str, ...]:
         found = [i.name for i in self.rules.intents if i.pattern.search(text)]

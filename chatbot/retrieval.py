@@ -85,7 +85,9 @@ class RetrievalSettings:
 
 
 class HybridRetriever:
-    def __init__(self, index: SearchIndex, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+    def __init__(
+        self, index: SearchIndex, embedder: Embedder, settings: RetrievalSettings | None = None, cache_size: int = 2048
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
@@ -96,14 +98,16 @@ class HybridRetriever:
         self._headings = [heading_words(c.heading_path or (c.doc_title,)) for c in index.chunks]
         words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower().replace("’", "'"))}
         self.reader = QueryReader(index.glossary, words)
+        self._intent_masks = {i.name: self._intent_mask(i.name) for i in self.reader.rules.intents}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
         self._cache_lock = threading.Lock()
 
     def retrieve(self, query: str | Query, k: int = 5) -> Retrieval:
         if isinstance(query, str):
             query = self.reader.read(query)
         terms = keywords(query.search_text)
-        dense = self._dense_scores(query.search_text)
+        dense = self._dense_scores(query.dense_text or query.search_text)
         keyword = self._keyword_scores(terms)
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
@@ -119,14 +123,17 @@ class HybridRetriever:
         """1 where a chunk answers the kind of question asked (0.5 for weak hints), else 0."""
         scores = np.zeros(len(self.index.chunks), np.float32)
         for name in query.intents:
-            intent = self.reader.rules.intent(name)
             weight = 0.5 if name in WEAK_INTENTS else 1.0
-            for i, chunk in enumerate(self.index.chunks):
-                if any(f" {h} " in self._headings[i] for h in intent.headings) or (
-                    intent.contains is not None and intent.contains.search(chunk.text)
-                ):
-                    scores[i] = max(scores[i], weight)
+            np.maximum(scores, weight * self._intent_masks[name], out=scores)
         return scores
+
+    def _intent_mask(self, name: str) -> np.ndarray:
+        intent = self.reader.rules.intent(name)
+        return np.array([
+            any(f" {h} " in headings for h in intent.headings)
+            or (intent.contains is not None and bool(intent.contains.search(chunk.text)))
+            for chunk, headings in zip(self.index.chunks, self._headings, strict=True)
+        ], np.float32)
 
     def _dense_scores(self, text: str) -> np.ndarray:
         vector = self._embed_query(text)
@@ -152,7 +159,7 @@ class HybridRetriever:
         vector = self.embedder.embed([text])[0]
         with self._cache_lock:
             self._cache[text] = vector
-            if len(self._cache) > 2048:
+            while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return vector
 

@@ -29,7 +29,8 @@ from chatbot.retrieval import Hit, keywords
 
 _TIME = re.compile(r"\b\d+(-\d+)?\s*(weeks?|minutes?|days?|months?|hours?)\b", re.I)
 _MEDICINE = re.compile(r"\b(nsaids?|medications?|anti-inflammatory|corticosteroid|injections?)\b", re.I)
-_CLOSE = 0.08  # hits this close to the best one are worth showing too
+_CLOSE = 0.08  # hits this close to the best one are worth showing too...
+_CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 
 
@@ -80,7 +81,7 @@ class ExtractiveComposer:
             return Draft(self.phrases["nothing_found"])
 
         lines: list[str] = []
-        if intents & _SYMPTOM_QUESTIONS and any(u.kind == "row" for _, units in picked for u in units):
+        if intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text):
             lines.append(self.phrases["symptom_description"])
         if "duration" in intents and not any(_TIME.search(u.text) for _, units in picked for u in units):
             lines.append(self.phrases["no_time_frame"])
@@ -105,10 +106,12 @@ class ExtractiveComposer:
         if not hits:
             return []
         top, intents = hits[0], set(request.query.intents)
+        if "duration" in intents and _TIME.search(top.chunk.text):
+            return [top]  # a time frame belongs to its own section; others would mislead
         defining = "what_is" in intents or len(request.topics) > 1
         return [top] + [
             h for h in hits[1:]
-            if h.score >= top.score - _CLOSE
+            if (h.score >= top.score - _CLOSE and h.dense >= top.dense - _CLOSE_DENSE)
             or (defining and _same_topic(h.chunk, top.chunk) and _defines(h.chunk))
             or (intents & _SYMPTOM_QUESTIONS and _is_table_or_summary(h.chunk))
         ]
@@ -127,9 +130,12 @@ class ExtractiveComposer:
             chosen = sorted(i for score, i in ranked if score > 0)[:3]
             return [rows[i] for i in chosen] or (rows if "identify" in intents else [])
         if self._answers_intent(chunk, intents) or "what_is" in intents or len(units) <= 2:
-            # The whole section answers it; a lead-in ending in ":" is glue, not content.
-            content = [u for u in units if not (u.kind == "sentence" and u.text.endswith(":"))]
-            return content or units
+            # The whole section answers it; a lead-in ending in ":" is glue, not content. Items
+            # that match the question ("will orthotics help?") come first.
+            content = [u for u in units if not (u.kind == "sentence" and u.text.endswith(":"))] or units
+            if all(u.kind == "item" for u in content):
+                content.sort(key=lambda u: _overlap(u, terms) == 0 and _overlap_parent(u, terms) == 0)
+            return content
         matching = [u for u in units if _overlap(u, terms) > 0]
         return (matching or units[:2])[: self.max_units]
 
@@ -176,6 +182,10 @@ def _unnumbered(heading: str) -> str:
 
 def _overlap(unit: Unit, terms: set[str]) -> int:
     return len(terms.intersection(keywords(unit.text)))
+
+
+def _overlap_parent(unit: Unit, terms: set[str]) -> int:
+    return len(terms.intersection(keywords(unit.parent))) if unit.parent else 0
 
 
 def _span(text: str, units: list[Unit]) -> str:

@@ -60,7 +60,6 @@ def ours_load(index_dir: Path):
 
 def naive_build(index_dir: Path) -> None:
     from langchain_community.vectorstores import FAISS
-    from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
@@ -118,7 +117,8 @@ def _spawn(pipeline: str, task: str, index_dir: Path, **extra: str) -> tuple[flo
     for key, value in extra.items():
         command += [f"--{key}", value]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{pipeline} {task} failed:\n{done.stderr}")
@@ -156,7 +156,8 @@ def accuracy(pipeline: str, results: list[list[str]], cases: list[dict], section
 
     first = top3 = 0
     for case, hits in zip(cases, results, strict=True):
-        expected = {sid for sid in sections if any(section_matches(_chunk_for(sid), ref) for ref in case["expected_sections"])}
+        refs = case["expected_sections"]
+        expected = {sid for sid in sections if any(section_matches(_chunk_for(sid), ref) for ref in refs)}
         ranked = [({h} if pipeline == "ours" else naive_sections(h, sections)) for h in hits]
         rank = next((i for i, found in enumerate(ranked, start=1) if found & expected), None)
         first += rank == 1

@@ -107,8 +107,7 @@ class Chatbot:
         if not turn.message.strip():
             return replace(turn, screening=Screening("smalltalk", "empty"))
         condensed = turn.condensed or Condensed(turn.message)
-        topic_known = condensed.topic is not None
-        return replace(turn, screening=screen(turn.message, condensed.question, topic_known, self.rules))
+        return replace(turn, screening=screen(turn.message, condensed.question, self.rules))
 
     def retrieve(self, turn: Turn) -> Turn:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
@@ -127,7 +126,10 @@ class Chatbot:
     def _retrieve_each_topic(self, condensed: Condensed, combined: Retrieval) -> Retrieval:
         """For "tendonitis or tendonosis?": search once per topic and interleave the hits,
         so each topic's own sections are there to compare."""
-        per_topic = [self.retriever.retrieve(f"{condensed.question} ({t})", self.k).hits for t in condensed.topics[:3]]
+        per_topic = [
+            self.retriever.retrieve(f"{self.topics.only(condensed.question, t)} ({t})", self.k).hits
+            for t in condensed.topics[:3]
+        ]
         hits, seen = [], set()
         for rank in range(self.k):
             for topic_hits in per_topic:

@@ -108,13 +108,16 @@ class ExtractiveComposer:
         top, intents = hits[0], set(request.query.intents)
         if "duration" in intents and _TIME.search(top.chunk.text):
             return [top]  # a time frame belongs to its own section; others would mislead
-        defining = "what_is" in intents or len(request.topics) > 1
-        return [top] + [
+        defining = bool(intents & {"what_is", "cause_of", "compare"}) or len(request.topics) > 1
+        extra = [
             h for h in hits[1:]
             if (h.score >= top.score - _CLOSE and h.dense >= top.dense - _CLOSE_DENSE)
             or (defining and _same_topic(h.chunk, top.chunk) and _defines(h.chunk))
             or (intents & _SYMPTOM_QUESTIONS and _is_table_or_summary(h.chunk))
         ]
+        if defining:  # a condition's own definition before anything else about it
+            extra.sort(key=lambda h: not (_same_topic(h.chunk, top.chunk) and _defines(h.chunk)))
+        return [top, *extra]
 
     # --- which sentences, items and rows -------------------------------------------------
     def _units(self, chunk: Chunk, intents: set[str], terms: set[str], request: ComposeRequest) -> list[Unit]:
@@ -127,17 +130,19 @@ class ExtractiveComposer:
         if rows and len(rows) >= len(units) - 1:
             # A table or a summary list: only the rows that share words with the question.
             ranked = sorted(((_overlap(u, terms), i) for i, u in enumerate(rows)), reverse=True)
-            chosen = sorted(i for score, i in ranked if score > 0)[:3]
-            return [rows[i] for i in chosen] or (rows if "identify" in intents else [])
+            chosen = [rows[i] for i in sorted(i for score, i in ranked if score > 0)[:3]]
+            chosen = chosen or (rows if "identify" in intents else [])
+            caveats = [u for u in units if u.kind == "sentence" and u.text.endswith(":") and not _is_glue(u)]
+            return caveats + chosen if chosen else []
+        content = [u for u in units if not _is_glue(u)] or units
         if self._answers_intent(chunk, intents) or "what_is" in intents or len(units) <= 2:
-            # The whole section answers it; a lead-in ending in ":" is glue, not content. Items
-            # that match the question ("will orthotics help?") come first.
-            content = [u for u in units if not (u.kind == "sentence" and u.text.endswith(":"))] or units
+            # The whole section answers it. Items that match the question ("will orthotics
+            # help?") come first.
             if all(u.kind == "item" for u in content):
                 content.sort(key=lambda u: _overlap(u, terms) == 0 and _overlap_parent(u, terms) == 0)
             return content
-        matching = [u for u in units if _overlap(u, terms) > 0]
-        return (matching or units[:2])[: self.max_units]
+        matching = [u for u in content if _overlap(u, terms) > 0 and not u.text.endswith(":")]
+        return matching[: self.max_units]
 
     def _answers_intent(self, chunk: Chunk, intents: set[str]) -> bool:
         headings = heading_words(chunk.heading_path or (chunk.doc_title,))
@@ -146,12 +151,18 @@ class ExtractiveComposer:
 
     # --- layout --------------------------------------------------------------------------
     def _render(self, chunk: Chunk, units: list[Unit], n: int) -> str:
-        title = f"**{self._label(chunk)}** [{n}]"
-        if all(u.kind == "sentence" for u in units):
-            return f"{title}\n{' '.join(u.text for u in units)}"
-        lines = [title]
+        lines = [f"**{self._label(chunk)}** [{n}]"]
         parent_line: dict[str, int] = {}
         for unit in units:
+            after_list = lines[-1].startswith("- ")
+            if unit.kind == "sentence":  # consecutive sentences make one paragraph
+                if len(lines) > 1 and lines[-1] and not after_list:
+                    lines[-1] += " " + unit.text
+                else:
+                    lines += ["", unit.text] if after_list else [unit.text]
+                continue
+            if len(lines) > 1 and lines[-1] and not after_list:
+                lines.append("")  # a list after a paragraph starts a new block
             if unit.kind == "row" and len(unit.cells) == 2:
                 lines.append(f"- **{unit.cells[1]}** {self.phrases['likely_cause']}: {unit.cells[0]}")
             elif unit.kind == "item" and unit.parent:
@@ -174,6 +185,13 @@ class ExtractiveComposer:
         if len(path) == 2 and _unnumbered(path[1]).split(" (")[0] in self._topic_names:
             path = path[1:]
         return " › ".join(path)
+
+
+def _is_glue(unit: Unit) -> bool:
+    """A short lead-in that only introduces what follows ("When you see a healthcare provider:").
+    A longer one can carry a caveat ("While this isn't a substitute for professional diagnosis,
+    here are some clues:") and stays."""
+    return unit.kind == "sentence" and unit.text.endswith(":") and len(unit.text.split()) <= 8
 
 
 def _unnumbered(heading: str) -> str:

@@ -87,6 +87,14 @@ class Topics:
         return [topic for _, topic in sorted(found, key=lambda item: item[0])]
 
 
+    def only(self, text: str, topic_name: str) -> str:
+        """`text` with every other topic's name taken out: one side of a comparison."""
+        lowered = text.lower().replace("’", "'")
+        for topic, pattern in self._patterns:
+            if topic.name != topic_name:
+                lowered = pattern.sub(" ", lowered)
+        return " ".join(lowered.split())
+
     def related(self, chunk: Chunk, topic_name: str | None) -> bool:
         """False only when the chunk is about a different condition than `topic_name`.
 

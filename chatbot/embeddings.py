@@ -101,6 +101,10 @@ class _ModelFolder:
             tokenizer.no_truncation()
         return tokenizer
 
+    def known_words(self) -> frozenset[str]:
+        """Whole English words in the model's vocabulary: real words, never to be "corrected"."""
+        return frozenset(w for w in self.tokenizer.get_vocab() if w.isalpha())
+
     def fingerprint(self) -> str:
         digest = hashlib.sha256((self.path / "config.json").read_bytes())
         for name in sorted(p.name for p in self.path.iterdir() if p.is_file()):

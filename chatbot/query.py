@@ -21,9 +21,6 @@ import yaml
 from chatbot.glossary import Glossary
 
 _WORD = re.compile(r"[a-z][a-z'-]*")
-# Intents that say what kind of answer is wanted; "what is" yields to any of them.
-_SPECIFIC = {"treatment", "symptoms", "why", "cause_of", "duration", "see_doctor", "diagnosis",
-             "self_care", "avoid", "prevention", "identify", "anatomy", "most_common"}
 WEAK_INTENTS = {"describes_symptoms"}
 
 
@@ -39,6 +36,7 @@ class Intent:
 class QueryRules:
     lay_terms: tuple[tuple[re.Pattern, str], ...]
     intents: tuple[Intent, ...]
+    yields: dict[str, tuple[str, ...]]  # an intent dropped when a more specific one is there
 
     def intent(self, name: str) -> Intent:
         return next(i for i in self.intents if i.name == name)
@@ -57,7 +55,8 @@ def load_query_rules() -> QueryRules:
         )
         for name, spec in data["intents"].items()
     )
-    return QueryRules(lay_terms, intents)
+    yields = {name: tuple(stronger) for name, stronger in data.get("yields", {}).items()}
+    return QueryRules(lay_terms, intents, yields)
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,16 @@ class Query:
 
 
 class QueryReader:
-    def __init__(self, glossary: Glossary, vocabulary: Iterable[str], rules: QueryRules | None = None) -> None:
+    def __init__(
+        self, glossary: Glossary, vocabulary: Iterable[str], rules: QueryRules | None = None,
+        dictionary: Iterable[str] = (),
+    ) -> None:
+        """`vocabulary`: the articles' words, what misspellings are corrected to. `dictionary`:
+        other real words (the model's vocabulary), left alone: "never" is not "nerve"."""
         self.glossary = glossary
         self.rules = rules or load_query_rules()
         self.vocabulary = sorted({w for w in vocabulary if len(w) >= 4})
-        self._known = set(self.vocabulary)
+        self._known = set(self.vocabulary) | set(dictionary)
 
     def read(self, text: str) -> Query:
         cleaned = " ".join(text.replace("’", "'").replace("‘", "'").split())
@@ -86,9 +90,9 @@ class QueryReader:
 
     def intents(self, text: str) -> tuple[str, ...]:
         found = [i.name for i in self.rules.intents if i.pattern.search(text)]
-        if "what_is" in found and _SPECIFIC.intersection(found):
-            found.remove("what_is")
-        return tuple(found)
+        return tuple(
+            name for name in found if not set(self.rules.yields.get(name, ())).intersection(found)
+        )
 
     def _correct_spelling(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         """Replace long words the articles do not contain by a close article word, if any."""

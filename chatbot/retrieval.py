@@ -14,9 +14,10 @@ the safety layer uses to decline off-topic questions.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import bm25s
@@ -94,10 +95,17 @@ class HybridRetriever:
         texts = index.search_texts()
         self._bm25 = bm25s.BM25()
         self._bm25.index([keywords(t) or ["_"] for t in texts], show_progress=False)
-        self._vocabulary = {token for t in texts for token in keywords(t)}
+        tokens = [set(keywords(t)) for t in texts]
+        self._vocabulary = set().union(*tokens)
+        n = len(texts)
+        # Lucene's IDF, as bm25s scores with it.
+        self._idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in Counter(
+            t for doc in tokens for t in doc).items()}
+        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
         self._headings = [heading_words(c.heading_path or (c.doc_title,)) for c in index.chunks]
         words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower().replace("’", "'"))}
-        self.reader = QueryReader(index.glossary, words)
+        known_words = getattr(embedder, "known_words", None)
+        self.reader = QueryReader(index.glossary, words, dictionary=known_words() if known_words else ())
         self._intent_masks = {i.name: self._intent_mask(i.name) for i in self.reader.rules.intents}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -108,7 +116,7 @@ class HybridRetriever:
             query = self.reader.read(query)
         terms = keywords(query.search_text)
         dense = self._dense_scores(query.dense_text or query.search_text)
-        keyword = self._keyword_scores(terms)
+        keyword = self._keyword_scores(terms, keywords(query.dense_text or query.search_text))
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
         fused /= s.dense_weight + s.keyword_weight + s.intent_weight
@@ -142,13 +150,17 @@ class HybridRetriever:
         dense[ids[0]] = scores[0]
         return dense
 
-    def _keyword_scores(self, terms: list[str]) -> np.ndarray:
+    def _keyword_scores(self, terms: list[str], asked: list[str]) -> np.ndarray:
+        """BM25 scaled by what a chunk holding every word `asked` once would score (the sum of
+        their IDFs), so one common shared word ("quick") is not a perfect match. Words the
+        articles never use count at full IDF: a question mostly about them matches weakly.
+        `terms` may add the articles' words for what was meant; matching those only helps."""
         known = [t for t in terms if t in self._vocabulary]
         if not known:
             return np.zeros(len(self.index.chunks), np.float32)
         scores = np.asarray(self._bm25.get_scores(known), np.float32)
-        top = scores.max()
-        return scores / top if top > 0 else scores
+        ideal = sum(self._idf.get(t, self._max_idf) for t in set(asked))
+        return np.minimum(scores / max(ideal, float(scores.max()), 1e-9), 1.0)
 
     def _embed_query(self, text: str) -> np.ndarray:
         # Patients ask the same few questions; a small cache skips re-embedding them.

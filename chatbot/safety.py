@@ -41,8 +41,9 @@ def normalize(text: str) -> str:
 class Trigger:
     id: str
     label: str
-    any: tuple[re.Pattern, ...] = ()
-    all: tuple[re.Pattern, ...] = ()
+    any: tuple[re.Pattern, ...] = ()  # fires if one of these matches...
+    all: tuple[re.Pattern, ...] = ()  # ...or if every one of these does
+    unless: tuple[re.Pattern, ...] = ()  # but not if one of these matches
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,16 @@ class SafetyRules:
         self.disclaimer: str = " ".join(data["disclaimer"].split())
         self.emergency_message: str = " ".join(data["emergency"]["message"].split())
         self.triggers = tuple(
-            Trigger(t["id"], t["label"], tuple(map(_compile, t.get("any", []))), tuple(map(_compile, t.get("all", []))))
+            Trigger(t["id"], t["label"], *(tuple(map(_compile, t.get(key, []))) for key in ("any", "all", "unless")))
             for t in data["emergency"]["triggers"]
         )
         self._negation = _compile(data["negation"])
         self._smalltalk = {name: _compile(p) for name, p in data["smalltalk"].items()}
         scope = data["scope"]
-        self._anchors = _compile(scope["anchors"])
+        self._ankle_words = _compile(scope["ankle_words"])
+        self._foot_words = _compile(scope["foot_words"])
+        self._topic_words = _compile(scope["topic_words"])
+        self._other_foot_problems = _compile(scope["other_foot_problems"])
         self._other_body_parts = _compile(scope["other_body_parts"])
         self._other_topics = [_compile(p) for p in scope["other_topics"]]
         self._reveal_rules = _compile(scope["reveal_rules"])
@@ -87,6 +91,8 @@ class SafetyRules:
         return tuple(t for t in self.triggers if self._fires(t, text))
 
     def _fires(self, trigger: Trigger, text: str) -> bool:
+        if any(p.search(text) for p in trigger.unless):
+            return False
         if trigger.all:
             return all(self._affirmed(p, text) for p in trigger.all)
         return any(self._affirmed(p, text) for p in trigger.any)
@@ -100,18 +106,27 @@ class SafetyRules:
         return next((name for name, pattern in self._smalltalk.items() if pattern.search(text)), None)
 
     def has_anchor(self, text: str) -> bool:
-        return bool(self._anchors.search(normalize(text)))
+        text = normalize(text)
+        return any(p.search(text) for p in (self._ankle_words, self._foot_words, self._topic_words))
 
     def out_of_scope_reason(self, text: str) -> str | None:
-        """Why a question is plainly about something else, or None."""
+        """Why a question is plainly about something else, or None.
+
+        Naming the ankle keeps any question in scope; a foot word is enough against another
+        body part ("my knee and my foot"), but not against another foot problem (gout) or an
+        unrelated request ("a poem about feet").
+        """
         text = normalize(text)
-        if self._anchors.search(text):
+        if self._ankle_words.search(text):
             return None
         if self._reveal_rules.search(text) or self._injection.search(text):
-            return "reveal_rules"
+            # An injection wrapped around a real question still gets the question answered.
+            return None if self.has_anchor(text) else "reveal_rules"
         if any(p.search(text) for p in self._other_topics):
             return "other_topic"
-        if self._other_body_parts.search(text):
+        if self._other_foot_problems.search(text):
+            return "other_body_part"
+        if self._other_body_parts.search(text) and not self._foot_words.search(text):
             return "other_body_part"
         return None
 
@@ -146,7 +161,7 @@ def load_safety_rules() -> SafetyRules:
     return SafetyRules(data, replies)
 
 
-def screen(message: str, standalone: str, topic_known: bool, rules: SafetyRules) -> Screening:
+def screen(message: str, standalone: str, rules: SafetyRules) -> Screening:
     """The input rails, in order: emergency first (on the message itself), then smalltalk, then scope."""
     emergencies = rules.emergencies(message)
     if emergencies:
@@ -156,7 +171,7 @@ def screen(message: str, standalone: str, topic_known: bool, rules: SafetyRules)
         return Screening("smalltalk", chat)
     injection = rules.is_injection(message)
     reason = rules.out_of_scope_reason(message)
-    if reason and not (topic_known and reason == "other_topic" and not injection):
+    if reason:
         return Screening("out_of_scope", reason, injection=injection)
     return Screening(None, "", dosing=rules.is_dosing(standalone), injection=injection)
 

@@ -157,7 +157,9 @@ def test_chain_is_built_from_separate_stages(bot):
     assert [step.name for step in bot.chain.steps] == ["condense", "input_rails", "retrieve", "compose", "output_rails"]
 
 
-@pytest.mark.parametrize("message", ["", "   ", "\x00\x01", "🦶🦶🦶", "¿Qué es el síndrome del túnel tarsiano?", "a" * 5000])
+@pytest.mark.parametrize(
+    "message", ["", "   ", "\x00\x01", "🦶🦶🦶", "¿Qué es el síndrome del túnel tarsiano?", "a" * 5000]
+)
 def test_odd_input_gets_a_reply(bot, message):
     assert_safe(bot.reply(message), bot)
 

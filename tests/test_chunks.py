@@ -8,6 +8,10 @@ from chatbot.chunks import PATH_SEPARATOR, chunk_document, chunk_documents, sect
 from chatbot.corpus import Document, load_corpus
 from chatbot.markdown import parse_blocks
 
+TTS_SYMPTOMS_ID = (
+    "medial-malleolus-pain/common-causes-of-pain-behind-the-medial-malleolus/tarsal-tunnel-syndrome/symptoms"
+)
+
 
 def _by_section(chunks, ref):
     found = [c for c in chunks if section_matches(c, ref)]
@@ -28,7 +32,7 @@ def test_every_chunk_knows_its_document_heading_path_and_text(documents, embedde
         "Common Causes of Pain Behind the Medial Malleolus", "4. Tarsal Tunnel Syndrome", "Symptoms",
     )
     assert tts.section == PATH_SEPARATOR.join(tts.heading_path)
-    assert tts.id == "medial-malleolus-pain/common-causes-of-pain-behind-the-medial-malleolus/tarsal-tunnel-syndrome/symptoms"
+    assert tts.id == TTS_SYMPTOMS_ID
 
 
 def test_lists_and_tables_stay_with_their_heading(documents):
@@ -97,7 +101,7 @@ def test_long_sections_split_on_sentences_under_the_token_budget(embedder):
         ("4. tarsal tunnel syndrome > symptoms", True),
         ("Symptoms", True),
         ("Tarsal Tunnel Syndrome", False),  # names the condition's own opening text, not its parts
-        ("medial-malleolus-pain/common-causes-of-pain-behind-the-medial-malleolus/tarsal-tunnel-syndrome/symptoms", True),
+        (TTS_SYMPTOMS_ID, True),
     ],
 )
 def test_section_references(documents, ref, matches):

@@ -29,7 +29,9 @@ def test_round_trip_keeps_chunks_vectors_and_glossary(saved, fake_index):
 
 def test_manifest_records_what_the_index_was_built_from(saved, documents):
     manifest = json.loads((saved / "manifest.json").read_text())
-    assert manifest["model"] == {"id": "test/hashing-embedder", "dim": 64, "backend": "hashing", "fingerprint": "hashing-v1"}
+    assert manifest["model"] == {
+        "id": "test/hashing-embedder", "dim": 64, "backend": "hashing", "fingerprint": "hashing-v1",
+    }
     assert manifest["corpus"]["documents"][0]["file"] == "medial-malleolus-pain.md"
     assert len(manifest["corpus"]["fingerprint"]) == 64
     assert manifest["chunking"] == {"max_tokens": 256, "chunker_version": 2, "chunks": 47}
@@ -96,7 +98,7 @@ def test_changed_corpus_or_other_model_makes_the_index_stale(saved, corpus_copy,
     index = load_index(saved)
     article = corpus_copy / "medial-malleolus-pain.md"
     article.write_text(article.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
-    with pytest.raises(IndexStaleError, match="corpus changed.*medial-malleolus-pain.md"):
+    with pytest.raises(IndexStaleError, match=r"corpus changed.*medial-malleolus-pain\.md"):
         check_current(index, load_corpus(corpus_copy), fake_embedder, 256)
     with pytest.raises(IndexStaleError, match="model"):
         check_current(index, load_corpus(corpus_copy), embedder, 256)

@@ -25,7 +25,7 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableSequence
 from pydantic import ConfigDict
 
 from chatbot.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
@@ -75,6 +75,7 @@ class Chatbot:
             | RunnableLambda(self.compose, name="compose")
             | RunnableLambda(self.output_rails, name="output_rails")
         )
+        self._until_output_rails = RunnableSequence(*self.chain.steps[:-1])
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, rebuild: bool = False) -> Chatbot:
@@ -89,9 +90,15 @@ class Chatbot:
 
     def reply(self, message: str, history: list[dict[str, str]] | None = None) -> Reply:
         """Answer `message`, given the conversation so far. Any text gets a reply."""
+        return self.run(message, history)[1]
+
+    def run(self, message: str, history: list[dict[str, str]] | None = None) -> tuple[Turn, Reply]:
+        """The reply, and the `Turn` it was built from (what was searched and what was found):
+        `chain` run in two parts so evaluations can see inside."""
         if not isinstance(message, str):
             raise TypeError(f"message must be a str, not {type(message).__name__}")
-        return self.chain.invoke(Turn(_clean(message), validate_history(history)))
+        turn = self._until_output_rails.invoke(Turn(_clean(message), validate_history(history)))
+        return turn, self.output_rails(turn)
 
     def stream(self, message: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Reply]:
         """The reply's text in pieces as it is written out, then the whole `Reply`."""

@@ -1,0 +1,183 @@
+"""The clinic website widget, served to clinics' pages.
+
+    GET /widget.js   the script a clinic pastes (one <script> tag), with this server's
+                     settings and the bot's own wording (greeting, disclaimer, example
+                     questions) filled in
+    GET /embed       a full-page chat for an <iframe>; its CSP `frame-ancestors` comes from
+                     `settings.frame_ancestors`
+    GET /demo        a demo clinic page with deliberately hostile CSS, showing the snippet
+                     in place and as text to copy
+
+The server includes it with `app.include_router(create_router(settings))`; `router` is
+the same, built from `Settings.load()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from functools import cache
+from importlib import resources
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from chatbot.config import Settings
+from chatbot.safety import load_safety_rules
+
+CONFIG_SLOT = "/*@server-config*/null"
+# Clinics paste an unversioned URL: a short cache life, then a cheap revalidation (ETag).
+SCRIPT_CACHE = "public, max-age=300, stale-while-revalidate=86400"
+DEFAULTS = {
+    "title": "Ask about ankle pain",
+    "color": "#0b6e4f",
+    "greeting": "Hi! Ask me about pain on the inside of the ankle.",
+    "position": "right",
+}
+# A CSP source expression: a keyword ('self'), a scheme (https:) or a host with optional scheme/port/path.
+_CSP_SOURCE = re.compile(
+    r"^(?:'[a-z-]+'|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*://)?[\w.*-]+(?::(?:\d+|\*))?(?:/[\w./-]*)?)$", re.I
+)
+
+
+def static_text(name: str) -> str:
+    return resources.files("chatbot").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def server_config(settings: Settings) -> dict:
+    """What the widget takes from the server: its limits and the bot's own wording."""
+    rules = load_safety_rules()
+    return {
+        "greeting": " ".join(rules.replies["smalltalk"]["greeting"].split()),
+        "disclaimer": rules.disclaimer,
+        "redFlagHeading": rules.data["red_flags"]["heading"],
+        "redFlags": list(rules.data["red_flags"]["fallback"]),
+        "starters": list(rules.examples[:3]),
+        "maxMessageChars": settings.max_message_chars,
+        "maxHistoryTurns": settings.max_history_turns,
+        "maxHistoryBytes": settings.max_history_bytes,
+    }
+
+
+def widget_script(settings: Settings) -> bytes:
+    source = static_text("widget.js")
+    if CONFIG_SLOT not in source:
+        raise RuntimeError(f"widget.js has lost its {CONFIG_SLOT} slot")
+    return source.replace(CONFIG_SLOT, json.dumps(server_config(settings)), 1).encode("utf-8")
+
+
+def frame_ancestors(settings: Settings) -> str:
+    """The CSP `frame-ancestors` value; anything that is not a source expression is dropped,
+    so a bad setting cannot inject other directives."""
+    sources = [s for s in settings.frame_ancestors if _CSP_SOURCE.match(s)]
+    return " ".join(sources) or "'none'"
+
+
+def embed_csp(settings: Settings) -> str:
+    return "; ".join([
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        f"style-src {_style_hash('embed.html')}",
+        "img-src 'self' data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        f"frame-ancestors {frame_ancestors(settings)}",
+    ])
+
+
+@cache
+def _style_hash(template: str) -> str:
+    """CSP hash of the page's one inline <style> block."""
+    match = re.search(r"<style>(.*?)</style>", static_text(template), re.S)
+    digest = hashlib.sha256(match.group(1).encode("utf-8")).digest() if match else b""
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def snippet(widget_url: str, **attributes: str) -> str:
+    """The <script> tag a clinic pastes, laid out as in the docs."""
+    a = {key: html.escape(value, quote=True) for key, value in {**DEFAULTS, **attributes}.items()}
+    return (
+        f'<script src="{html.escape(widget_url, quote=True)}" data-title="{a["title"]}"\n'
+        f'        data-color="{a["color"]}" data-greeting="{a["greeting"]}"\n'
+        f'        data-position="{a["position"]}" async></script>'
+    )
+
+
+def render(template: str, **values: str) -> str:
+    page = static_text(template)
+    for key, value in values.items():
+        page = page.replace("{{" + key + "}}", value)
+    return page
+
+
+@cache
+def _hostile_css() -> str:
+    """The demo page's hostile rules, shown on the page as text."""
+    match = re.search(r'<style id="hostile">\n(.*?)</style>', static_text("demo.html"), re.S)
+    return match.group(1).strip() if match else ""
+
+
+def _clip(value: str | None, default: str) -> str:
+    return (value or default)[:200]
+
+
+def create_router(settings: Settings | None = None) -> APIRouter:
+    settings = settings or Settings.load()
+    script = widget_script(settings)
+    etag = '"' + hashlib.sha256(script).hexdigest()[:32] + '"'
+    csp = embed_csp(settings)
+    router = APIRouter(tags=["widget"])
+
+    @router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
+    def widget_js(request: Request) -> Response:
+        headers = {
+            "Cache-Control": SCRIPT_CACHE,
+            "ETag": etag,
+            "X-Content-Type-Options": "nosniff",
+            # Any clinic's page may load it, also pages that require CORS or CORP for scripts.
+            "Access-Control-Allow-Origin": "*",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        }
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(script, media_type="text/javascript; charset=utf-8", headers=headers)
+
+    @router.api_route("/embed", methods=["GET", "HEAD"], include_in_schema=False)
+    def embed(request: Request, title: str | None = None, color: str | None = None,
+              greeting: str | None = None) -> HTMLResponse:
+        page = render(
+            "embed.html",
+            widget_url=html.escape(str(request.url_for("widget_js")), quote=True),
+            title=html.escape(_clip(title, DEFAULTS["title"]), quote=True),
+            color=html.escape(_clip(color, DEFAULTS["color"]), quote=True),
+            greeting=html.escape(_clip(greeting, DEFAULTS["greeting"]), quote=True),
+        )
+        return HTMLResponse(page, headers={
+            "Content-Security-Policy": csp,
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        })
+
+    @router.api_route("/demo", methods=["GET", "HEAD"], include_in_schema=False)
+    def demo(request: Request) -> HTMLResponse:
+        tag = snippet(str(request.url_for("widget_js")))
+        embed_url = str(request.url_for("embed"))
+        iframe = (
+            f'<iframe src="{html.escape(embed_url, quote=True)}" title="{DEFAULTS["title"]}"\n'
+            '        width="400" height="640"></iframe>'
+        )
+        page = render(
+            "demo.html", snippet=tag, snippet_text=html.escape(tag), iframe_text=html.escape(iframe),
+            hostile_css=html.escape(_hostile_css()),
+        )
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+    return router
+
+
+router = create_router(Settings.load())

@@ -1,0 +1,178 @@
+"""The clinic widget's routes and script, without a browser (see test_widget_e2e.py for that)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from importlib import resources
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from chatbot.config import Settings
+from chatbot.safety import load_safety_rules
+from chatbot.widget import CONFIG_SLOT, create_router, frame_ancestors, server_config
+
+SOURCE = resources.files("chatbot").joinpath("static", "widget.js").read_text(encoding="utf-8")
+MAX_BYTES = 30 * 1024
+
+
+def client(settings: Settings | None = None) -> TestClient:
+    app = FastAPI()
+    app.include_router(create_router(settings or Settings()))
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def web() -> TestClient:
+    return client()
+
+
+def served_config(script: str) -> dict:
+    match = re.search(r"const SERVER = (\{.*?\});\n", script)
+    assert match, "the server config was not filled in"
+    return json.loads(match.group(1))
+
+
+# --- /widget.js ---------------------------------------------------------------------------------
+def test_widget_js_is_served_as_javascript_and_small(web):
+    response = web.get("/widget.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert len(response.content) < MAX_BYTES, f"widget.js is {len(response.content)} bytes"
+    assert len(SOURCE.encode()) < MAX_BYTES
+
+
+def test_widget_js_caching(web):
+    first = web.get("/widget.js")
+    assert "max-age=" in first.headers["cache-control"] and "public" in first.headers["cache-control"]
+    etag = first.headers["etag"]
+    again = web.get("/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert web.head("/widget.js").status_code == 200
+
+
+def test_widget_js_carries_the_servers_limits_and_wording(web):
+    script = web.get("/widget.js").text
+    assert CONFIG_SLOT not in script
+    config = served_config(script)
+    rules = load_safety_rules()
+    assert config["disclaimer"] == rules.disclaimer
+    assert config["starters"] == rules.examples[:3]
+    assert (config["maxHistoryTurns"], config["maxHistoryBytes"], config["maxMessageChars"]) == (20, 16384, 2000)
+    custom = served_config(client(Settings(max_history_turns=6, max_message_chars=500)).get("/widget.js").text)
+    assert (custom["maxHistoryTurns"], custom["maxMessageChars"]) == (6, 500)
+
+
+def test_the_plain_file_works_without_the_server_config():
+    assert SOURCE.count(CONFIG_SLOT) == 1
+    assert set(server_config(Settings())) <= set(re.findall(r"^    (\w+):", SOURCE, re.M))
+
+
+@pytest.mark.parametrize("sink", [
+    "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "DOMParser",
+    "createContextualFragment", "srcdoc", "setHTML", "javascript:",
+])
+def test_no_html_sinks_in_the_script(sink):
+    """Server and visitor text only become text nodes; the browser test checks the same live."""
+    assert sink not in SOURCE
+
+
+def test_script_stays_self_contained():
+    assert "import " not in SOURCE and "require(" not in SOURCE
+    # One global: window.AnkleChat; everything else is inside the function.
+    assert re.findall(r"window\.(\w+)\s*=", SOURCE) == ["AnkleChat"]
+    assert SOURCE.lstrip().startswith("/*") and "(() => {" in SOURCE and SOURCE.rstrip().endswith("})();")
+
+
+# --- /embed -------------------------------------------------------------------------------------
+def csp(response) -> dict[str, str]:
+    policy = response.headers["content-security-policy"]
+    return {part.split()[0]: " ".join(part.split()[1:]) for part in policy.split(";") if part.strip()}
+
+
+def test_embed_frame_ancestors_come_from_settings():
+    settings = Settings(frame_ancestors=("'self'", "https://clinic.example", "https://*.clinic.example"))
+    response = client(settings).get("/embed")
+    assert response.status_code == 200
+    assert csp(response)["frame-ancestors"] == "'self' https://clinic.example https://*.clinic.example"
+    assert csp(client().get("/embed"))["frame-ancestors"] == "'self'"
+
+
+def test_embed_frame_ancestors_cannot_inject_directives():
+    settings = Settings(frame_ancestors=("https://ok.example", "https://x.example; script-src *", "'none' \n"))
+    assert frame_ancestors(settings) == "https://ok.example"
+    assert frame_ancestors(Settings(frame_ancestors=())) == "'none'"
+    policy = client(settings).get("/embed").headers["content-security-policy"]
+    assert "script-src *" not in policy and policy.count("script-src") == 1
+
+
+def test_embed_page_is_strict_and_loads_the_widget_inline(web):
+    response = web.get("/embed")
+    policy = csp(response)
+    assert policy["default-src"] == "'none'" and policy["script-src"] == "'self'" and policy["connect-src"] == "'self'"
+    page = response.text
+    assert 'data-mode="inline"' in page and 'src="http://testserver/widget.js"' in page
+    assert 'name="viewport"' in page
+    # The page's one inline style block is allowed by its hash, nothing else inline.
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert policy["style-src"] == f"'sha256-{digest}'"
+    assert "<script>" not in page
+
+
+def test_embed_options_are_escaped(web):
+    attack = '"><script>alert(1)</script>'
+    page = web.get("/embed", params={"title": attack, "color": attack, "greeting": attack}).text
+    assert "<script>alert(1)" not in page
+    assert page.count(html.escape(attack, quote=True)) >= 3
+
+
+# --- /demo --------------------------------------------------------------------------------------
+def test_demo_page_shows_the_snippet_in_place_and_as_text(web):
+    response = web.get("/demo")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    tag = (
+        '<script src="http://testserver/widget.js" data-title="Ask about ankle pain"\n'
+        '        data-color="#0b6e4f" data-greeting="Hi! Ask me about pain on the inside of the ankle."\n'
+        '        data-position="right" async></script>'
+    )
+    assert tag in page  # the real tag, in place
+    assert html.escape(tag) in page  # and as text to copy
+    assert html.escape('<iframe src="http://testserver/embed"') in page
+    assert "{{" not in page
+
+
+def test_demo_page_css_is_hostile(web):
+    page = web.get("/demo").text
+    hostile = re.search(r'<style id="hostile">(.*?)</style>', page, re.S).group(1)
+    rules = [
+        "body * { all: unset; }", 'button, [type="submit"], [role="button"] { display: none !important; }',
+        "div { position: absolute !important;", "html { font-size: 26px !important; }", "outline: none !important",
+    ]
+    for rule in rules:
+        assert rule in hostile
+    assert html.escape("div { position: absolute !important;") in page  # listed on the page too
+
+
+# --- wiring -------------------------------------------------------------------------------------
+def test_module_router_serves_the_same_routes():
+    from chatbot.widget import router
+
+    paths = {route.path for route in router.routes}
+    assert {"/widget.js", "/embed", "/demo"} <= paths
+
+
+def test_the_app_includes_the_widget(fake_bot, tmp_path):
+    from chatbot.api import create_app
+
+    web = TestClient(create_app(fake_bot, Settings(data_dir=tmp_path, frame_ancestors=("https://clinic.example",))))
+    assert web.get("/widget.js").headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "frame-ancestors https://clinic.example" in web.get("/embed").headers["content-security-policy"]
+    assert web.get("/demo").status_code == 200

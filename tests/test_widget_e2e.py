@@ -1,0 +1,603 @@
+"""The clinic widget in a real headless Chromium against a real server.
+
+The server is the real app: `python app.py --port N` when app.py exists and serves the
+widget; otherwise uvicorn in a thread running `chatbot.api.create_app(bot, settings)` with
+the widget router included; and, only while chatbot.api does not exist yet, a minimal
+stand-in for `/api/chat/stream` that streams the real bot's reply as the API contract says.
+
+Set WIDGET_SCREENSHOTS=/some/folder to keep screenshots of the demo page, and
+WIDGET_E2E_SERVER=in-process to use uvicorn in a thread even when app.py exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+# Records every use of the browser's HTML parsing sinks by page scripts.
+HTML_SINK_SPY = """
+window.__htmlSinks = [];
+for (const [proto, name] of [[Element.prototype, 'innerHTML'], [Element.prototype, 'outerHTML'],
+                             [ShadowRoot.prototype, 'innerHTML']]) {
+  const own = Object.getOwnPropertyDescriptor(proto, name);
+  const set = function (value) { window.__htmlSinks.push(name); own.set.call(this, value); };
+  Object.defineProperty(proto, name, {...own, set});
+}
+for (const [proto, name] of [[Element.prototype, 'insertAdjacentHTML'], [Document.prototype, 'write'],
+                             [Range.prototype, 'createContextualFragment']]) {
+  const own = proto[name];
+  proto[name] = function (...args) { window.__htmlSinks.push(name); return own.apply(this, args); };
+}
+"""
+XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=1</script> tarsal tunnel'
+WIDGET = "ankle-chat-widget"
+# A clinic's own site: another origin (another port) on this machine, with the snippet on it.
+
+
+# --- the server ------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def _wait_until_up(url: str, process: subprocess.Popen | None = None, log: Path | None = None,
+                   timeout: float = 180) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            output = log.read_text(errors="replace")[-3000:] if log else ""
+            pytest.fail(f"the server exited with code {process.returncode} before it answered {url}:\n{output}")
+        status = _status(url)
+        if status is not None:
+            return status
+        time.sleep(0.3)
+    pytest.fail(f"the server did not answer {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def clinic() -> Iterator[dict]:
+    """A plain web server for a clinic's page: `clinic["page"]` is what it serves."""
+    site = {"page": "<!doctype html><title>Clinic</title>"}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = site["page"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    site["origin"] = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield site
+    httpd.shutdown()
+
+
+def _start_app_process(tmp: Path, clinic_origin: str) -> tuple[str, subprocess.Popen] | None:
+    """The real app as its own process; None when it does not serve the widget yet."""
+    port = _free_port()
+    env = {
+        **os.environ, "CHATBOT_DATA_DIR": str(tmp / "data"), "CHATBOT_ALLOWED_ORIGINS": clinic_origin,
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp / "server.log"
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    if _wait_until_up(base + "/widget.js", process, log) == 200:
+        return base, process
+    process.terminate()
+    process.wait(timeout=20)
+    return None
+
+
+def _standin_api(bot, clinic_origin: str):
+    """Only while chatbot.api does not exist: `/api/chat/stream` exactly as the contract says."""
+    from fastapi import FastAPI, Request
+    from fastapi.middleware.cors import CORSMiddleware
+    from fastapi.responses import StreamingResponse
+
+    app = FastAPI()
+    app.add_middleware(
+        CORSMiddleware, allow_origins=[clinic_origin], allow_methods=["POST"], allow_headers=["Content-Type"],
+    )
+
+    @app.post("/api/chat/stream")
+    async def chat_stream(request: Request) -> StreamingResponse:
+        body = await request.json()
+
+        def events() -> Iterator[str]:
+            for piece in bot.stream(body["message"], body.get("history") or []):
+                if isinstance(piece, str):
+                    yield f"event: delta\ndata: {json.dumps({'text': piece})}\n\n"
+                else:
+                    yield f"event: reply\ndata: {json.dumps(piece.to_dict())}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app
+
+
+def _start_app_thread(request: pytest.FixtureRequest, tmp: Path, clinic_origin: str) -> tuple[str, object, str]:
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from chatbot.config import Settings
+    from chatbot.widget import create_router
+
+    bot = request.getfixturevalue("bot")
+    settings = Settings().with_(data_dir=tmp / "data", allowed_origins=(clinic_origin,))
+    try:
+        from chatbot.api import create_app
+    except ImportError:
+        app, kind = _standin_api(bot, clinic_origin), "stand-in /api/chat/stream (chatbot.api missing) + widget router"
+    else:
+        app, kind = create_app(bot, settings), "chatbot.api.create_app"
+    if TestClient(app).get("/widget.js").status_code != 200:
+        app.include_router(create_router(settings))
+        kind += " + widget router added by the test"
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    _wait_until_up(base + "/widget.js", timeout=60)
+    return base, server, kind
+
+
+@pytest.fixture(scope="module")
+def server_url(request, tmp_path_factory, clinic) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("widget-server")
+    if (ROOT / "app.py").exists() and os.environ.get("WIDGET_E2E_SERVER") != "in-process":
+        started = _start_app_process(tmp, clinic["origin"])
+        if started is not None:
+            base, process = started
+            print(f"\nwidget e2e server: python app.py at {base}")
+            yield base
+            process.terminate()
+            process.wait(timeout=20)
+            return
+    base, server, kind = _start_app_thread(request, tmp, clinic["origin"])
+    print(f"\nwidget e2e server: {kind} at {base}")
+    yield base
+    server.should_exit = True
+
+
+# --- the browser -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).exists() and shutil.which(CHROMIUM)):
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: the browser tests need Debian's chromium (`make browser`).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True,
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shadow(page, selector: str):
+    """Playwright's CSS engine reaches into open shadow roots."""
+    return page.locator(f"{WIDGET} {selector}")
+
+
+def open_widget(page) -> None:
+    launcher = shadow(page, ".launcher")
+    launcher.wait_for(state="visible")
+    if launcher.get_attribute("aria-expanded") != "true":  # a reload keeps an open panel open
+        launcher.click()
+    shadow(page, ".panel").wait_for(state="visible")
+
+
+def ask(page, question: str, replies_before: int | None = None) -> None:
+    count = shadow(page, ".msg.bot:not(.streaming)").count() if replies_before is None else replies_before
+    box = shadow(page, "textarea")
+    box.fill(question)
+    box.press("Enter")
+    shadow(page, ".msg.bot:not(.streaming)").nth(count).wait_for(timeout=60_000)
+
+
+def watch_streaming(page) -> None:
+    """Note whether answer text ever shows while a reply is still streaming."""
+    page.evaluate(
+        """(tag) => {
+          const root = document.querySelector(tag).shadowRoot;
+          window.__streamed = false;
+          new MutationObserver(() => {
+            for (const el of root.querySelectorAll('.streaming .md')) {
+              if (el.textContent.trim()) window.__streamed = true;
+            }
+          }).observe(root, {subtree: true, childList: true, characterData: true});
+        }""",
+        WIDGET,
+    )
+
+
+def screenshot(page, name: str) -> None:
+    folder = os.environ.get("WIDGET_SCREENSHOTS")
+    if folder:
+        shadow(page, ".log").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        page.screenshot(path=str(Path(folder) / name))
+
+
+def last_reply(page):
+    return shadow(page, ".msg.bot:not(.streaming)").last
+
+
+def check_answer(page) -> None:
+    reply = last_reply(page)
+    assert "Tarsal Tunnel" in reply.locator(".md").inner_text()
+    # Citations: section titles that open to show the quoted text.
+    source = reply.locator("details").first
+    assert "Symptoms" in source.locator("summary").inner_text()
+    assert not source.locator("blockquote").is_visible()
+    source.locator("summary").click()
+    assert source.locator("blockquote").is_visible()
+    assert "tingling" in source.locator("blockquote").inner_text().lower()
+    # Red flags and disclaimer, drawn apart from the body; the Markdown footer is not repeated.
+    assert reply.locator(".flags li").count() >= 1
+    assert reply.locator(".flags").is_visible()
+    assert "not medical advice" in reply.locator(".disclaimer").inner_text()
+    assert reply.locator(".md hr").count() == 0
+
+
+# --- the tests -------------------------------------------------------------------------------
+def test_demo_page_desktop_flow(page, server_url):
+    page.add_init_script(HTML_SINK_SPY)
+    page.goto(server_url + "/demo")
+    launcher = shadow(page, ".launcher")
+    launcher.wait_for(state="visible")
+    assert launcher.get_attribute("aria-expanded") == "false"
+
+    open_widget(page)
+    assert launcher.get_attribute("aria-expanded") == "true"
+    # The disclaimer is on screen as soon as the panel opens, with example questions.
+    assert "not medical advice" in shadow(page, ".intro .disclaimer").inner_text()
+    assert shadow(page, ".starters button").count() >= 1
+    assert shadow(page, "[role=log][aria-live=polite]").count() == 1
+    assert shadow(page, "textarea").evaluate("el => el.labels[0].textContent") == "Your question"
+
+    # The page's hostile CSS does not reach inside.
+    styles = shadow(page, ".panel").evaluate(
+        """el => { const s = getComputedStyle(el);
+                   return [s.fontFamily, s.textTransform, s.position, getComputedStyle(el.parentNode).lineHeight]; }"""
+    )
+    assert "Comic" not in styles[0] and styles[1] == "none" and styles[2] == "fixed", styles
+    assert shadow(page, ".send").is_visible()
+    assert shadow(page, "header").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(11, 110, 79)"
+
+    watch_streaming(page)
+    ask(page, "symptoms of tarsal tunnel syndrome", 0)
+    assert page.evaluate("window.__streamed"), "no answer text was shown while streaming"
+    check_answer(page)
+    assert shadow(page, ".starters").count() == 0
+    screenshot(page, "widget_desktop.png")
+
+    # A reload in the same tab keeps the conversation (and the open panel).
+    page.reload()
+    shadow(page, ".panel").wait_for(state="visible")
+    assert shadow(page, ".msg.user").count() == 1
+    assert shadow(page, ".msg.bot").count() == 1
+    check_answer(page)
+
+    # The next question carries the conversation as history.
+    requests = []
+    page.on("request", lambda r: requests.append(r) if r.url.endswith("/api/chat/stream") else None)
+    ask(page, "how is it treated?")
+    body = requests[-1].post_data_json
+    assert [t["role"] for t in body["history"]] == ["user", "assistant"]
+    assert body["history"][0]["content"] == "symptoms of tarsal tunnel syndrome"
+    assert "See a doctor" not in body["history"][1]["content"]
+    assert page.evaluate("window.__htmlSinks") == [], "the widget parsed HTML"
+
+
+def test_xss_stays_text(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, XSS, 0)
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert shadow(page, ".msg.user p").first.inner_text() == XSS
+    assert shadow(page, "img").count() == 0 and shadow(page, ".log script").count() == 0
+    page.reload()
+    shadow(page, ".msg.user").first.wait_for()
+    assert shadow(page, ".msg.user p").first.inner_text() == XSS
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+
+def test_xss_in_a_reply_stays_text(page, server_url):
+    """Whatever the server sends (answer, citations, red flags, disclaimer) is shown as text."""
+    bad = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
+    reply = {
+        "answer": f"**{bad}** [1]\n- {bad}\n\n---\n\n**{bad}**\n- {bad}\n\n_{bad}_",
+        "kind": "answer",
+        "citations": [{"n": 1, "id": "x", "section": f"A › {bad}", "quote": bad, "score": 1.0}],
+        "red_flags": [bad], "disclaimer": bad,
+    }
+    body = f"event: delta\ndata: {json.dumps({'text': reply['answer']})}\n\nevent: reply\ndata: {json.dumps(reply)}\n\n"
+    page.route("**/api/chat/stream", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream"}, body=body,
+    ))
+    page.add_init_script(HTML_SINK_SPY)
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, "hello", 0)
+    answer = last_reply(page)
+    answer.locator("summary").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert shadow(page, "img").count() == 0 and shadow(page, ".log script").count() == 0
+    assert answer.locator(".md strong").inner_text() == bad
+    assert answer.locator("blockquote").inner_text() == bad
+    assert answer.locator(".flags li").inner_text() == bad
+    assert answer.locator(".footer .disclaimer").inner_text() == bad
+    assert page.evaluate("window.__htmlSinks") == [], "the widget parsed HTML"
+    page.evaluate("document.createElement('p').innerHTML = 'x'")  # the spy itself works
+    assert page.evaluate("window.__htmlSinks") == ["innerHTML"]
+
+
+def test_keyboard(page, server_url):
+    page.goto(server_url + "/demo")
+    launcher = shadow(page, ".launcher")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    shadow(page, ".panel").wait_for(state="visible")
+    active = f"document.querySelector('{WIDGET}').shadowRoot.activeElement"
+    assert page.evaluate(f"{active}.id") == "chat-input"
+    # Shift+Enter is a new line, not a send.
+    page.keyboard.type("first line")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("second")
+    assert shadow(page, "textarea").input_value() == "first line\nsecond"
+    assert shadow(page, ".msg.user").count() == 0
+    # A visible focus ring on keyboard focus.
+    page.keyboard.press("Tab")
+    assert page.evaluate(f"getComputedStyle({active}).outlineStyle") == "solid"
+    # Esc closes and gives focus back to the launcher.
+    page.keyboard.press("Escape")
+    assert shadow(page, ".panel").is_hidden()
+    assert page.evaluate(f"{active}.classList.contains('launcher')")
+    assert launcher.get_attribute("aria-expanded") == "false"
+
+
+def test_emergency_and_clear(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, "i fell and the bone is sticking out of my ankle", 0)
+    reply = last_reply(page)
+    assert reply.get_attribute("role") == "alert"
+    assert "emergency" in reply.get_attribute("class")
+    assert reply.locator(".urgent svg").count() == 1
+    assert reply.locator(".urgent").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(180, 35, 24)"
+    assert reply.locator(".flags li").count() >= 1
+    assert reply.locator(".disclaimer").inner_text()
+
+    shadow(page, "[aria-label='Clear conversation']").click()
+    assert shadow(page, ".msg").count() == 0
+    assert shadow(page, ".starters button").count() >= 1
+    page.reload()
+    shadow(page, ".panel").wait_for(state="visible")
+    assert shadow(page, ".msg").count() == 0
+    # The launcher toggles the panel.
+    shadow(page, ".launcher").click()
+    assert shadow(page, ".panel").is_hidden()
+
+
+def test_phone_full_screen(phone, server_url):
+    phone.goto(server_url + "/demo")
+    open_widget(phone)
+    box = shadow(phone, ".panel").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": 390, "height": 844}, box
+    assert shadow(phone, "textarea").evaluate("el => getComputedStyle(el).fontSize") == "16px"  # no zoom on focus
+    ask(phone, "symptoms of tarsal tunnel syndrome", 0)
+    check_answer(phone)
+    input_box = shadow(phone, "textarea").bounding_box()
+    assert input_box["y"] + input_box["height"] <= 844
+    screenshot(phone, "widget_phone.png")
+    phone.reload()
+    shadow(phone, ".panel").wait_for(state="visible")
+    assert shadow(phone, ".msg.bot").count() == 1
+    shadow(phone, "[aria-label='Close chat']").click()
+    assert shadow(phone, ".panel").is_hidden()
+
+
+def _fail_next_stream(page, **fulfil) -> None:
+    page.route("**/api/chat/stream", lambda route: route.abort() if not fulfil else route.fulfill(**fulfil), times=1)
+
+
+def _expect_error(page, text: str, question: str) -> None:
+    error = shadow(page, ".error")
+    error.wait_for(state="visible")
+    assert text in error.inner_text()
+    assert error.get_attribute("role") == "alert"
+    assert shadow(page, "textarea").input_value() == question  # what they typed is kept
+    assert shadow(page, ".msg").count() == 0  # no half answer, no orphan question
+
+
+def test_errors_keep_the_question(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    question = "symptoms of tarsal tunnel syndrome"
+
+    _fail_next_stream(page)  # network loss
+    shadow(page, "textarea").fill(question)
+    shadow(page, "textarea").press("Enter")
+    _expect_error(page, "Can't reach", question)
+
+    _fail_next_stream(page, status=503, json={"error": {"code": "unavailable", "message": "down"}})
+    shadow(page, ".retry").click()
+    _expect_error(page, "went wrong", question)
+
+    sse = {"status": 200, "headers": {"Content-Type": "text/event-stream"}}
+    half = 'event: delta\ndata: {"text": "Half an ans"}\n\n'
+    _fail_next_stream(page, **sse, body=half + 'event: error\ndata: {"error": {"code": "x", "message": "y"}}\n\n')
+    shadow(page, ".retry").click()
+    _expect_error(page, "went wrong", question)
+
+    _fail_next_stream(page, **sse, body=half)  # the connection ends before the reply
+    shadow(page, ".retry").click()
+    _expect_error(page, "cut off", question)
+
+    busy = {"error": {"code": "rate_limited", "message": "slow down"}}
+    _fail_next_stream(page, status=429, headers={"Retry-After": "2"}, json=busy)
+    shadow(page, ".retry").click()
+    _expect_error(page, "Too many", question)
+    retry = shadow(page, ".retry")
+    assert retry.is_disabled() and "Try again in" in retry.inner_text()
+    assert shadow(page, ".send").is_disabled()
+    page.wait_for_timeout(3200)
+    assert retry.is_enabled()
+
+    # Once the service is back, the same button sends the kept question.
+    retry.click()
+    last_reply(page).wait_for(timeout=60_000)
+    assert shadow(page, ".error").is_hidden()
+    assert shadow(page, ".msg.user p").inner_text() == question
+    assert shadow(page, "textarea").input_value() == ""
+
+
+def test_history_is_trimmed_to_the_server_limits(page, server_url):
+    """A long conversation from earlier in the tab: only the newest turns that fit in 20 turns
+    and 16 KB are sent, and the server accepts them."""
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, "symptoms of tarsal tunnel syndrome", 0)
+    page.evaluate(
+        """() => {
+          const key = Object.keys(sessionStorage).find((k) => k.startsWith('ankle-chat:'));
+          const saved = JSON.parse(sessionStorage.getItem(key));
+          const [question, answer] = saved.msgs;
+          saved.msgs = [];
+          for (let i = 0; i < 15; i++) {
+            saved.msgs.push({role: 'user', text: i + ' ' + 'é'.repeat(900)}, answer);
+          }
+          saved.msgs.push(question, answer);
+          sessionStorage.setItem(key, JSON.stringify(saved));
+        }"""
+    )
+    page.reload()
+    shadow(page, ".panel").wait_for(state="visible")
+    assert shadow(page, ".msg.bot").count() == 16
+    requests = []
+    page.on("request", lambda r: requests.append(r) if r.url.endswith("/api/chat/stream") else None)
+    ask(page, "how is it treated?")
+    history = requests[-1].post_data_json["history"]
+    assert 2 <= len(history) < 20  # 20 turns would be over 16 KB here: the byte limit decides
+    assert sum(len(turn["content"].encode()) for turn in history) <= 16 * 1024
+    assert history[-2]["content"] == "symptoms of tarsal tunnel syndrome"  # the newest are kept
+    assert shadow(page, ".error").is_hidden()
+
+
+def test_embed_page(page, server_url):
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(server_url + "/embed?title=Ask%20the%20clinic&color=%23ffd400")
+    panel = shadow(page, ".panel")
+    panel.wait_for(state="visible")
+    assert shadow(page, ".launcher").count() == 0 and shadow(page, "[aria-label='Close chat']").count() == 0
+    assert shadow(page, "h2").inner_text() == "Ask the clinic"
+    assert panel.bounding_box() == {"x": 0, "y": 0, "width": 1280, "height": 860}
+    # A light clinic colour gets dark text on it (the style sheet applies under the strict CSP).
+    header = shadow(page, "header").evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]")
+    assert header == ["rgb(255, 212, 0)", "rgb(0, 0, 0)"], header
+    ask(page, "symptoms of tarsal tunnel syndrome", 0)
+    check_answer(page)
+    assert violations == []
+
+
+def _frame_has_widget(page, url: str) -> bool:
+    page.evaluate("url => { const f = document.createElement('iframe'); f.src = url; document.body.append(f); }", url)
+    page.wait_for_timeout(1500)
+    frame = page.frames[-1]
+    return frame.url == url and frame.evaluate("() => !!document.querySelector('ankle-chat-widget')")
+
+
+def test_embed_frame_ancestors(page, server_url, clinic):
+    """With the default frame_ancestors ('self'), the bot's own pages may frame the chat and
+    another site may not."""
+    page.goto(server_url + "/demo")
+    assert _frame_has_widget(page, server_url + "/embed")
+    clinic["page"] = "<!doctype html><title>Clinic</title><h1>Clinic</h1>"
+    page.goto(clinic["origin"] + "/")
+    assert not _frame_has_widget(page, server_url + "/embed")
+
+
+def test_snippet_on_another_site(page, server_url, clinic):
+    """A clinic's own site on another origin (allowed by CHATBOT_ALLOWED_ORIGINS), with
+    data-position=left and a colour name."""
+    clinic["page"] = (
+        "<!doctype html><title>Clinic</title><h1>Clinic</h1>"
+        f'<script src="{server_url}/widget.js" data-title="Questions?" data-color="navy" data-position="left"'
+        " async></script>"
+    )
+    page.goto(clinic["origin"] + "/")
+    open_widget(page)
+    assert shadow(page, ".launcher").bounding_box()["x"] < 100
+    assert shadow(page, "header").evaluate("el => getComputedStyle(el).color") == "rgb(255, 255, 255)"
+    ask(page, "symptoms of tarsal tunnel syndrome", 0)
+    check_answer(page)
+    assert page.evaluate("Object.keys(window.AnkleChat).sort().join()") == "clear,close,open"
+    # Nothing leaks onto the page: no style sheets, one global.
+    assert page.evaluate("document.styleSheets.length + document.adoptedStyleSheets.length") == 0
+    extra_globals = page.evaluate(
+        """() => { const blank = document.body.appendChild(document.createElement('iframe')).contentWindow;
+                   return Object.keys(window).filter((k) => !(k in blank) && isNaN(k)); }"""
+    )
+    assert extra_globals == ["AnkleChat"], extra_globals

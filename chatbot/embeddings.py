@@ -170,29 +170,32 @@ class NumpyBertEmbedder(_ModelFolder):
 
         dim, heads = self.dim, w.heads
         head_dim = dim // heads
-        x = w.word[ids] + w.position[:length][None] + w.token_type
-        x = _layer_norm(x.reshape(n * length, dim), *w.embedding_norm, w.eps)  # rows = tokens
+        # Activations are kept one column per token, (dim, tokens): `weight @ x` with the
+        # weights as stored runs about a third faster in OpenBLAS than `x @ weight.T` for the
+        # few tokens of a question.
+        x = (w.word[ids] + w.position[:length][None] + w.token_type).reshape(n * length, dim).T
+        x = _layer_norm(x, *w.embedding_norm, w.eps)
         attention_bias = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
         scale = np.float32(1.0 / math.sqrt(head_dim))
         for layer in w.layers:
-            # One matrix product for query, key and value; then (batch, heads, tokens, head_dim).
-            qkv = (x @ layer.qkv + layer.qkv_bias).reshape(n, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
+            # One product for query, key and value; then (3, batch, heads, tokens, head_dim).
+            qkv = (layer.qkv @ x + layer.qkv_bias).reshape(3, heads, head_dim, n, length).transpose(0, 3, 1, 4, 2)
             scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2) * scale + attention_bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(n * length, dim)
-            x = _layer_norm(context @ layer.out + layer.out_bias + x, *layer.attention_norm, w.eps)
-            hidden = _gelu(x @ layer.up + layer.up_bias)
-            x = _layer_norm(hidden @ layer.down + layer.down_bias + x, *layer.output_norm, w.eps)
+            context = (scores @ qkv[2]).transpose(1, 3, 0, 2).reshape(dim, n * length)
+            x = _layer_norm(layer.out @ context + layer.out_bias + x, *layer.attention_norm, w.eps)
+            hidden = _gelu(layer.up @ x + layer.up_bias)
+            x = _layer_norm(layer.down @ hidden + layer.down_bias + x, *layer.output_norm, w.eps)
 
-        x = x.reshape(n, length, dim)
-        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
+        x = x.reshape(dim, n, length)
+        pooled = ((x * mask[None]).sum(2) / np.maximum(mask.sum(1), 1.0)).T
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)
 class _Layer:
-    qkv: np.ndarray  # (dim, 3 * dim): query, key and value weights side by side, transposed
+    qkv: np.ndarray  # (3 * dim, dim): query, key and value weights stacked
     qkv_bias: np.ndarray
     out: np.ndarray
     out_bias: np.ndarray
@@ -206,7 +209,7 @@ class _Layer:
 
 @dataclass(frozen=True)
 class _Weights:
-    """BERT weights laid out for `x @ W` on rows of tokens (transposed once, contiguous)."""
+    """BERT weights laid out for `W @ x` on columns of tokens; biases and norms as columns."""
 
     word: np.ndarray
     position: np.ndarray
@@ -219,21 +222,24 @@ class _Weights:
     @classmethod
     def pack(cls, w: dict[str, np.ndarray], config: dict) -> _Weights:
         def get(name: str) -> np.ndarray:
-            return w[name].astype(np.float32)
+            return np.ascontiguousarray(w[name], dtype=np.float32)
+
+        def column(name: str) -> np.ndarray:
+            return get(name)[:, None]
 
         def linear(name: str) -> tuple[np.ndarray, np.ndarray]:
-            return np.ascontiguousarray(get(name + ".weight").T), get(name + ".bias")
+            return get(name + ".weight"), column(name + ".bias")
 
         def norm(name: str) -> tuple[np.ndarray, np.ndarray]:
-            return get(name + ".weight"), get(name + ".bias")
+            return column(name + ".weight"), column(name + ".bias")
 
         layers = []
         for i in range(int(config["num_hidden_layers"])):
             p = f"encoder.layer.{i}."
             parts = [linear(p + f"attention.self.{part}") for part in ("query", "key", "value")]
             layers.append(_Layer(
-                np.ascontiguousarray(np.concatenate([weight for weight, _ in parts], axis=1)),
-                np.concatenate([bias for _, bias in parts]),
+                np.concatenate([weight for weight, _ in parts], axis=0),
+                np.concatenate([bias for _, bias in parts], axis=0),
                 *linear(p + "attention.output.dense"), norm(p + "attention.output.LayerNorm"),
                 *linear(p + "intermediate.dense"), *linear(p + "output.dense"), norm(p + "output.LayerNorm"),
             ))
@@ -268,18 +274,41 @@ class SentenceTransformerEmbedder(_ModelFolder):
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    centred = x - x.mean(-1, keepdims=True)
-    variance = (centred * centred).mean(-1, keepdims=True)
-    return centred / np.sqrt(variance + eps) * weight + bias
+    """Normalise each token (column) over its features (rows). Works in place on `x`."""
+    x -= x.mean(0, keepdims=True)
+    scale = np.square(x).mean(0, keepdims=True)
+    scale += eps
+    np.sqrt(scale, out=scale)
+    x /= scale
+    x *= weight
+    x += bias
+    return x
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, as BERT uses; erf by Abramowitz & Stegun 7.1.26 (error < 1.5e-7)."""
-    z = np.abs(x) * np.float32(1 / math.sqrt(2))
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
-    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
-    return (0.5 * x * (1.0 + erf)).astype(np.float32)
+    """Exact (erf) GELU, as BERT uses: x * P(X <= x) for a standard normal X.
+
+    With erf(z) = 1 - q(z) for z >= 0 (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7),
+    GELU(x) = max(x, 0) - |x| * q(|x| / sqrt 2) / 2, in a few in-place passes.
+    """
+    magnitude = np.abs(x)
+    z = magnitude * np.float32(1 / math.sqrt(2))
+    t = z * np.float32(0.3275911)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    q = t * np.float32(1.061405429)
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        q += coefficient
+        q *= t
+    np.square(z, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    q *= z
+    q *= magnitude
+    q *= 0.5
+    np.maximum(x, 0, out=x)
+    x -= q
+    return x
 
 
 def _is_bundled(path: Path) -> bool:

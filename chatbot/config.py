@@ -8,6 +8,14 @@ same names as the environment variables, for example::
 
 It is read from `CHATBOT_CONFIG_FILE`, else from `chatbot.toml` in the working folder if
 that exists. Environment variables win over the file.
+
+The web server (app.py, chatbot/api.py) reads: HOST, PORT; the request limits
+MAX_MESSAGE_CHARS, MAX_HISTORY_TURNS, MAX_HISTORY_BYTES, MAX_BODY_BYTES, MAX_COMMENT_CHARS;
+RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST per client (a per-minute rate of 0 turns the
+limit off); ALLOWED_ORIGINS (comma-separated origins whose pages may call /api) and
+FRAME_ANCESTORS (who may frame the pages); TRUST_PROXY_HEADERS (take the client address
+from X-Forwarded-For: only behind a proxy that sets it); REPLY_THREADS (replies computed at
+once); DATA_DIR (feedback database).
 """
 
 from __future__ import annotations
@@ -55,11 +63,14 @@ class Settings:
     max_history_turns: int = 20
     max_history_bytes: int = 16 * 1024
     max_body_bytes: int = 64 * 1024
+    max_comment_chars: int = 1000
     rate_limit_per_minute: int = 60
     rate_limit_burst: int = 20
     allowed_origins: tuple[str, ...] = ()
     frame_ancestors: tuple[str, ...] = ("'self'",)
     trust_proxy_headers: bool = False
+    # Replies are CPU-bound: more threads than cores only contend (0 = one per CPU core).
+    reply_threads: int = 0
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:

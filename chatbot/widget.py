@@ -8,8 +8,7 @@
     GET /demo        a demo clinic page with deliberately hostile CSS, showing the snippet
                      in place and as text to copy
 
-The server includes it with `app.include_router(create_router(settings))`; `router` is
-the same, built from `Settings.load()`.
+The server includes it with `app.include_router(create_router(settings))`.
 """
 
 from __future__ import annotations
@@ -179,5 +178,3 @@ def create_router(settings: Settings | None = None) -> APIRouter:
 
     return router
 
-
-router = create_router(Settings.load())

@@ -162,13 +162,6 @@ def test_demo_page_css_is_hostile(web):
 
 
 # --- wiring -------------------------------------------------------------------------------------
-def test_module_router_serves_the_same_routes():
-    from chatbot.widget import router
-
-    paths = {route.path for route in router.routes}
-    assert {"/widget.js", "/embed", "/demo"} <= paths
-
-
 def test_the_app_includes_the_widget(fake_bot, tmp_path):
     from chatbot.api import create_app
 

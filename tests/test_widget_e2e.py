@@ -1,12 +1,8 @@
 """The clinic widget in a real headless Chromium against a real server.
 
-The server is the real app: `python app.py --port N` when app.py exists and serves the
-widget; otherwise uvicorn in a thread running `chatbot.api.create_app(bot, settings)` with
-the widget router included; and, only while chatbot.api does not exist yet, a minimal
-stand-in for `/api/chat/stream` that streams the real bot's reply as the API contract says.
-
-Set WIDGET_SCREENSHOTS=/some/folder to keep screenshots of the demo page, and
-WIDGET_E2E_SERVER=in-process to use uvicorn in a thread even when app.py exists.
+The server is the real app, `python app.py --port N`, as its own process; the clinic's
+site is a plain web server on another port. Set WIDGET_SCREENSHOTS=/some/folder to keep
+screenshots of the demo page.
 """
 
 from __future__ import annotations
@@ -111,11 +107,13 @@ def clinic() -> Iterator[dict]:
     httpd.shutdown()
 
 
-def _start_app_process(tmp: Path, clinic_origin: str) -> tuple[str, subprocess.Popen] | None:
-    """The real app as its own process; None when it does not serve the widget yet."""
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory, clinic) -> Iterator[str]:
+    """The real app as its own process, with the clinic's site allowed to call it."""
+    tmp = tmp_path_factory.mktemp("widget-server")
     port = _free_port()
     env = {
-        **os.environ, "CHATBOT_DATA_DIR": str(tmp / "data"), "CHATBOT_ALLOWED_ORIGINS": clinic_origin,
+        **os.environ, "CHATBOT_DATA_DIR": str(tmp / "data"), "CHATBOT_ALLOWED_ORIGINS": clinic["origin"],
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp / "server.log"
@@ -124,82 +122,12 @@ def _start_app_process(tmp: Path, clinic_origin: str) -> tuple[str, subprocess.P
         stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    if _wait_until_up(base + "/widget.js", process, log) == 200:
-        return base, process
-    process.terminate()
-    process.wait(timeout=20)
-    return None
-
-
-def _standin_api(bot, clinic_origin: str):
-    """Only while chatbot.api does not exist: `/api/chat/stream` exactly as the contract says."""
-    from fastapi import FastAPI, Request
-    from fastapi.middleware.cors import CORSMiddleware
-    from fastapi.responses import StreamingResponse
-
-    app = FastAPI()
-    app.add_middleware(
-        CORSMiddleware, allow_origins=[clinic_origin], allow_methods=["POST"], allow_headers=["Content-Type"],
-    )
-
-    @app.post("/api/chat/stream")
-    async def chat_stream(request: Request) -> StreamingResponse:
-        body = await request.json()
-
-        def events() -> Iterator[str]:
-            for piece in bot.stream(body["message"], body.get("history") or []):
-                if isinstance(piece, str):
-                    yield f"event: delta\ndata: {json.dumps({'text': piece})}\n\n"
-                else:
-                    yield f"event: reply\ndata: {json.dumps(piece.to_dict())}\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    return app
-
-
-def _start_app_thread(request: pytest.FixtureRequest, tmp: Path, clinic_origin: str) -> tuple[str, object, str]:
-    import uvicorn
-    from fastapi.testclient import TestClient
-
-    from chatbot.config import Settings
-    from chatbot.widget import create_router
-
-    bot = request.getfixturevalue("bot")
-    settings = Settings().with_(data_dir=tmp / "data", allowed_origins=(clinic_origin,))
     try:
-        from chatbot.api import create_app
-    except ImportError:
-        app, kind = _standin_api(bot, clinic_origin), "stand-in /api/chat/stream (chatbot.api missing) + widget router"
-    else:
-        app, kind = create_app(bot, settings), "chatbot.api.create_app"
-    if TestClient(app).get("/widget.js").status_code != 200:
-        app.include_router(create_router(settings))
-        kind += " + widget router added by the test"
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    _wait_until_up(base + "/widget.js", timeout=60)
-    return base, server, kind
-
-
-@pytest.fixture(scope="module")
-def server_url(request, tmp_path_factory, clinic) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("widget-server")
-    if (ROOT / "app.py").exists() and os.environ.get("WIDGET_E2E_SERVER") != "in-process":
-        started = _start_app_process(tmp, clinic["origin"])
-        if started is not None:
-            base, process = started
-            print(f"\nwidget e2e server: python app.py at {base}")
-            yield base
-            process.terminate()
-            process.wait(timeout=20)
-            return
-    base, server, kind = _start_app_thread(request, tmp, clinic["origin"])
-    print(f"\nwidget e2e server: {kind} at {base}")
-    yield base
-    server.should_exit = True
+        assert _wait_until_up(base + "/widget.js", process, log) == 200, "the app does not serve /widget.js"
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 # --- the browser -----------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""Serve the chat page and the HTTP API in one process.
+
+    python app.py [--host 127.0.0.1] [--port 7860]      (or CHATBOT_HOST / CHATBOT_PORT)
+
+Loads the model and index once (building the index first if it is missing or stale), then
+serves `chatbot.api.create_app` with uvicorn: the page at /, the API under /api, /healthz
+and /docs. Nothing reaches the internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from chatbot.config import Settings, go_offline
+
+go_offline()  # before any library that might phone home is imported
+# One BLAS/OpenMP thread per computation, set before NumPy and FAISS load: requests already
+# run side by side, and nested thread pools on top of them fought over the cores (under load
+# 4x fewer replies per second, see bench/load_test.py). Set these variables to override.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+log = logging.getLogger("chatbot.app")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", help="address to listen on (default CHATBOT_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default CHATBOT_PORT or 7860)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from chatbot.errors import ChatbotError
+
+    try:
+        settings = Settings.load()
+        settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
+        app = build(settings)
+    except ChatbotError as exc:
+        log.error("%s", exc)
+        return 1
+
+    import uvicorn
+
+    log.info("Serving on http://%s:%d (API docs at /docs)", settings.host, settings.port)
+    # No access log: it would write every visitor's IP address to the log. The client address
+    # comes from the socket unless CHATBOT_TRUST_PROXY_HEADERS says otherwise (see ratelimit.py),
+    # so uvicorn must not rewrite it from X-Forwarded-For on its own.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, proxy_headers=False, access_log=False,
+        server_header=False, timeout_graceful_shutdown=5, log_level="info",
+    )
+    return 0
+
+
+def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
+    from chatbot.api import create_app
+    from chatbot.bot import Chatbot
+
+    started = time.perf_counter()
+    log.info("Loading the model and search index from %s (built first if missing or stale)", settings.index_dir)
+    bot = Chatbot.from_settings(settings, rebuild=True)
+    summary = bot.index.summary()
+    log.info("Index ready: %d chunks, model %s, corpus %s (%.1f s)", summary["chunks"], summary["model"],
+             summary["corpus_fingerprint"][:12], time.perf_counter() - started)
+    return create_app(bot, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The HTTP API's request and response shapes, and how a raw request body becomes a request.
+
+Parsing is strict and says what is wrong: a body that is not UTF-8 JSON, a field of the wrong
+type, a missing or unknown field, a role other than user/assistant, a blank or too long
+message, a history over its limits. Each problem raises `InvalidInput(code, message)`; the
+HTTP layer (api.py) picks the status code from `code`.
+
+    request = parse_request(ChatRequest, body, content_type)
+    check_chat(request, settings)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from email.message import Message
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chatbot.config import Settings
+from chatbot.errors import InvalidInput
+
+MAX_ANSWER_CHARS = 20_000  # a rated answer is one of ours: a few KB at most
+MESSAGE_ID = r"^[A-Za-z0-9_-]{1,64}$"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_EXPECTED = {"string_type": "a string", "list_type": "a list", "model_type": "an object", "dict_type": "an object"}
+_JSON_TYPES = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "NoneType": "null",
+               "list": "a list", "dict": "an object"}
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"message": "What are the symptoms of tarsal tunnel syndrome?"},
+        {"message": "How is it treated?", "history": [
+            {"role": "user", "content": "What is tarsal tunnel syndrome?"},
+            {"role": "assistant", "content": "(the previous answer)"},
+        ]},
+    ]})
+    message: str = Field(description="The question (default limit 2,000 characters; not blank).")
+    history: list[HistoryTurn] | None = Field(
+        default=None, description="The conversation so far, oldest first (default limits 20 turns, 16 KB).",
+    )
+
+    def history_dicts(self) -> list[dict[str, str]]:
+        return [{"role": turn.role, "content": turn.content} for turn in self.history or []]
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"message_id": "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99", "rating": "up"},
+        {"question": "What is PTTD?", "answer": "(the answer as shown)", "rating": "down", "comment": "Too long"},
+    ]})
+    rating: Literal["up", "down"]
+    message_id: str | None = Field(default=None, description="From the X-Message-Id header of a chat reply.")
+    question: str | None = Field(default=None, description="With `answer`, instead of `message_id`.")
+    answer: str | None = None
+    comment: str | None = Field(default=None, description="Optional (default limit 1,000 characters).")
+
+
+class CitationOut(BaseModel):
+    n: int
+    id: str
+    section: str
+    quote: str = Field(description="The cited words, exactly as they stand in the article.")
+    score: float
+
+
+class ReplyOut(BaseModel):
+    """`answer` is Markdown and already ends with the red flags and the disclaimer."""
+
+    answer: str
+    kind: Literal["answer", "emergency", "out_of_scope", "smalltalk"]
+    citations: list[CitationOut]
+    red_flags: list[str]
+    disclaimer: str
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["message_too_long"])
+    message: str = Field(examples=["message has 2417 characters; the limit is 2000"])
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class FeedbackOut(BaseModel):
+    status: Literal["stored"]
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: Literal["ok"]
+    model: str
+    chunks: int
+    corpus_fingerprint: str
+
+
+# How the routes document their other answers in /docs and /openapi.json.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in [(400, "Body is not UTF-8 JSON"), (413, "Body too large"), (415, "Not application/json"),
+                         (422, "A field is missing, unknown, of the wrong type or over its limit"),
+                         (429, "Too many requests from this client (see Retry-After)")]
+}
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 200: {
+    "description": "`delta` events, then `meta` and `reply`; `error` if the reply fails part-way",
+    "content": {"text/event-stream": {"example": (
+        'event: delta\ndata: {"text": "**Section title** [1]\\n"}\n\n'
+        'event: delta\ndata: {"text": "- first point\\n"}\n\n'
+        'event: meta\ndata: {"message_id": "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99"}\n\n'
+        'event: reply\ndata: {"answer": "...", "kind": "answer", "citations": [], '
+        '"red_flags": [], "disclaimer": "..."}\n\n'
+    )}},
+}}
+
+
+def parse_request(model: type[Model], body: bytes, content_type: str | None) -> Model:
+    """Bytes from the wire -> a validated `model`, or `InvalidInput` saying what is wrong."""
+    check_content_type(content_type)
+    if not body.strip():
+        raise InvalidInput("invalid_json", "the request body is empty; send a JSON object")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("invalid_utf8", f"the request body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("invalid_json", f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("wrong_type", "the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def check_content_type(content_type: str | None) -> None:
+    header = Message()
+    header["content-type"] = content_type or ""
+    subtype = header.get_content_subtype()
+    if header.get_content_maintype() != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        raise InvalidInput("unsupported_media_type", f"send Content-Type: application/json, not {content_type!r}")
+
+
+def check_chat(request: ChatRequest, settings: Settings) -> None:
+    """The limits that depend on settings, after the shape is known to be right."""
+    _check_text("message", request.message)
+    if not request.message.strip():
+        raise InvalidInput("empty_message", "message is empty; ask a question")
+    if len(request.message) > settings.max_message_chars:
+        raise InvalidInput(
+            "message_too_long",
+            f"message has {len(request.message)} characters; the limit is {settings.max_message_chars}",
+        )
+    history = request.history or []
+    if len(history) > settings.max_history_turns:
+        raise InvalidInput(
+            "history_too_long", f"history has {len(history)} turns; the limit is {settings.max_history_turns}"
+        )
+    for i, turn in enumerate(history):
+        _check_text(f"history[{i}].content", turn.content)
+    size = sum(len(turn.content.encode("utf-8")) for turn in history)
+    if size > settings.max_history_bytes:
+        raise InvalidInput(
+            "history_too_long", f"history has {size} bytes of text; the limit is {settings.max_history_bytes}"
+        )
+
+
+def check_feedback(request: FeedbackRequest, settings: Settings) -> None:
+    by_id, by_text = request.message_id is not None, request.question is not None or request.answer is not None
+    if by_id == by_text:
+        raise InvalidInput("invalid_feedback", "give either message_id, or question and answer (not both)")
+    if by_id and not re.match(MESSAGE_ID, request.message_id or ""):
+        raise InvalidInput("invalid_message_id", "message_id must be 1-64 letters, digits, '-' or '_'")
+    if by_text and (not (request.question or "").strip() or not (request.answer or "").strip()):
+        raise InvalidInput("invalid_feedback", "question and answer must both be given and not blank")
+    limits = {"question": settings.max_message_chars, "answer": MAX_ANSWER_CHARS, "comment": settings.max_comment_chars}
+    for name, limit in limits.items():
+        value = getattr(request, name)
+        if value is not None:
+            _check_text(name, value)
+            if len(value) > limit:
+                raise InvalidInput(f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}")
+
+
+def request_schemas() -> dict[str, Any]:
+    """OpenAPI component schemas for the request bodies (the endpoints parse them by hand)."""
+    schemas: dict[str, Any] = {}
+    for model in (ChatRequest, FeedbackRequest):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def _check_text(name: str, value: str) -> None:
+    # json.loads accepts "\ud800", but such a string is not text and cannot be encoded.
+    if _SURROGATE.search(value):
+        raise InvalidInput("invalid_text", f"{name} contains an unpaired surrogate (\\ud800-\\udfff)")
+
+
+def _invalid(exc: ValidationError) -> InvalidInput:
+    """The first problem pydantic found, said the way a caller reads their JSON."""
+    error = exc.errors(include_url=False)[0]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+    kind = error["type"]
+    if kind == "missing":
+        return InvalidInput("missing_field", f"missing field '{where}'")
+    if kind == "extra_forbidden":
+        return InvalidInput("unknown_field", f"unknown field '{where}'")
+    if kind == "literal_error" and where.endswith(".role"):
+        return InvalidInput("invalid_role", f"{where} must be 'user' or 'assistant', not {error['input']!r}")
+    if kind == "literal_error":
+        return InvalidInput("invalid_value", f"{where}: {error['msg']}")
+    if kind in _EXPECTED:
+        given = _JSON_TYPES.get(type(error["input"]).__name__, type(error["input"]).__name__)
+        return InvalidInput("wrong_type", f"'{where}' must be {_EXPECTED[kind]}, not {given}")
+    return InvalidInput("invalid_request", f"{where}: {error['msg']}")

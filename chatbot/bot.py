@@ -30,7 +30,7 @@ from pydantic import ConfigDict
 
 from chatbot.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
 from chatbot.config import Settings
-from chatbot.conversation import Condensed, Topics, condense, validate_history
+from chatbot.conversation import Condensed, Topics, condense, refers_back, validate_history
 from chatbot.embeddings import Embedder, load_embedder
 from chatbot.index import SearchIndex, open_index
 from chatbot.reply import Reply
@@ -108,7 +108,12 @@ class Chatbot:
 
     # --- the stages ----------------------------------------------------------------------
     def condense(self, turn: Turn) -> Turn:
-        return replace(turn, condensed=condense(turn.message, turn.history, self.topics))
+        # Conditions are recognised by name, so names are spelt right first ("tarsel tunel").
+        correct = self.retriever.reader.correct
+        history = [
+            {**t, "content": correct(t["content"])} if t["role"] == "user" else t for t in turn.history[-6:]
+        ]
+        return replace(turn, condensed=condense(correct(turn.message), history, self.topics))
 
     def input_rails(self, turn: Turn) -> Turn:
         if not turn.message.strip():
@@ -122,9 +127,11 @@ class Chatbot:
         retrieval = self.retriever.retrieve(turn.condensed.question, self.k)
         if len(turn.condensed.topics) > 1:
             retrieval = self._retrieve_each_topic(turn.condensed, retrieval)
+        # The kind of answer asked for ("how do I treat ...") counts only for a question about
+        # "it" or "this": "how do I fix my car" asks for a treatment too.
         in_scope = (
-            turn.condensed.topic is not None or retrieval.relevant or bool(retrieval.query.intents)
-            or self.rules.has_anchor(turn.condensed.question)
+            turn.condensed.topic is not None or retrieval.relevant or self.rules.has_anchor(turn.condensed.question)
+            or (bool(retrieval.query.intents) and refers_back(turn.message))
         )
         if not in_scope:
             return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
@@ -151,7 +158,7 @@ class Chatbot:
             return replace(turn, draft=Draft(self._fixed_text(screening)))
         request = ComposeRequest(
             question=turn.condensed.question, query=turn.retrieval.query, hits=turn.retrieval.hits,
-            topics=turn.condensed.topics, dosing=screening.dosing,
+            topics=turn.condensed.topics, dosing=screening.dosing, rest=turn.retrieval.rest,
         )
         draft = self.composer.compose(request)
         if screening.dosing:

@@ -32,6 +32,7 @@ _MEDICINE = re.compile(r"\b(nsaids?|medications?|anti-inflammatory|corticosteroi
 _CLOSE = 0.08  # hits this close to the best one are worth showing too...
 _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
+_DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class ComposeRequest:
     hits: list[Hit]
     topics: tuple[str, ...] = ()  # the conditions it is about, if known
     dosing: bool = False
+    rest: list[Hit] = field(default_factory=list)  # ranked below `hits`: where a definition may be
 
 
 @dataclass
@@ -95,10 +97,15 @@ class ExtractiveComposer:
     def _sections(self, request: ComposeRequest) -> list[Hit]:
         """Per topic: the best hit and those close behind it, leaving out other conditions."""
         topics = request.topics or (None,)
-        per_topic = self.max_sections if len(topics) == 1 else 2
         chosen: list[Hit] = []
+        # "What is X and why does it hurt?": X's definition may rank lower. Definitions are one
+        # or two lines, so they get a section more.
+        defining = bool(request.topics) and bool(set(request.query.intents) & _DEFINING_QUESTIONS)
+        per_topic = (self.max_sections if len(topics) == 1 else 2) + defining
         for topic in topics:
             related = [h for h in request.hits if self.topics.related(h.chunk, topic)]
+            if defining:
+                related += [h for h in request.rest if self.topics.related(h.chunk, topic) and _defines(h.chunk)]
             chosen += [h for h in self._close(related, request)[:per_topic] if h not in chosen]
         return chosen or request.hits[:1]
 
@@ -108,15 +115,25 @@ class ExtractiveComposer:
         top, intents = hits[0], set(request.query.intents)
         if "duration" in intents and _TIME.search(top.chunk.text):
             return [top]  # a time frame belongs to its own section; others would mislead
-        defining = bool(intents & {"what_is", "cause_of", "compare"}) or len(request.topics) > 1
+        defining = bool(intents & _DEFINING_QUESTIONS) or len(request.topics) > 1
         extra = [
             h for h in hits[1:]
-            if (h.score >= top.score - _CLOSE and h.dense >= top.dense - _CLOSE_DENSE)
+            if (h.score >= top.score - _CLOSE and (h.dense >= top.dense - _CLOSE_DENSE
+                                                   or self._answers_intent(h.chunk, intents)))
             or (defining and _same_topic(h.chunk, top.chunk) and _defines(h.chunk))
             or (intents & _SYMPTOM_QUESTIONS and _is_table_or_summary(h.chunk))
         ]
+        # A question that asks two things ("what is it and why does it hurt?") gets both.
+        for name in sorted(intents - WEAK_INTENTS):
+            best = next((h for h in hits[1:] if _same_topic(h.chunk, top.chunk)
+                         and self._answers_intent(h.chunk, {name})), None)
+            if best is not None and best not in extra:
+                extra.append(best)
         if defining:  # a condition's own definition before anything else about it
             extra.sort(key=lambda h: not (_same_topic(h.chunk, top.chunk) and _defines(h.chunk)))
+            if "what_is" in intents and not _defines(top.chunk):
+                definitions = [h for h in extra if _same_topic(h.chunk, top.chunk) and _defines(h.chunk)]
+                return [*definitions, top, *(h for h in extra if h not in definitions)]
         return [top, *extra]
 
     # --- which sentences, items and rows -------------------------------------------------
@@ -136,10 +153,12 @@ class ExtractiveComposer:
             return caveats + chosen if chosen else []
         content = [u for u in units if not _is_glue(u)] or units
         if self._answers_intent(chunk, intents) or "what_is" in intents or len(units) <= 2:
-            # The whole section answers it. Items that match the question ("will orthotics
-            # help?") come first.
+            # The whole section answers it. Items that match what is asked ("will orthotics
+            # help?") come first; the section's and the condition's names ask nothing.
+            named = " ".join([*chunk.heading_path, *request.topics])
+            asked = terms - set(keywords(named))
             if all(u.kind == "item" for u in content):
-                content.sort(key=lambda u: _overlap(u, terms) == 0 and _overlap_parent(u, terms) == 0)
+                content.sort(key=lambda u: _overlap(u, asked) == 0 and _overlap_parent(u, asked) == 0)
             return content
         matching = [u for u in content if _overlap(u, terms) > 0 and not u.text.endswith(":")]
         return matching[: self.max_units]

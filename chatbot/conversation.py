@@ -134,12 +134,25 @@ def condense(message: str, history: list[dict[str, str]], topics: Topics) -> Con
     if own:
         return Condensed(message, tuple(t.name for t in own), False)
     for turn in reversed(history[-6:]):
-        earlier = topics.mentioned(turn["content"])
+        if turn["role"] == "assistant":
+            # A reply may name several conditions in passing; its subject is in its section labels.
+            labels = " \n ".join(_SECTION_LABEL.findall(turn["content"]))
+            earlier = topics.mentioned(labels) or topics.mentioned(turn["content"])
+        else:
+            earlier = topics.mentioned(turn["content"])[-1:]  # a user names their topic last
         if earlier:
-            # A user names their topic first; an assistant reply may list several, the first is its subject.
-            topic = earlier[0] if turn["role"] == "assistant" else earlier[-1]
+            topic = earlier[0]
             return Condensed(f"{message.rstrip()} ({topic.name})", (topic.name,), True)
     return Condensed(message)
+
+
+_SECTION_LABEL = re.compile(r"^\*\*(.+?)\*\* \[\d+\]$", re.M)  # "**Tarsal Tunnel Syndrome › Symptoms** [1]"
+_REFERS_BACK = re.compile(r"\b(it|its|it's|this|these|those|them)\b")
+
+
+def refers_back(message: str) -> bool:
+    """True if the question points at a problem it does not name: "how do I stop this coming back?"."""
+    return bool(_REFERS_BACK.search(message.lower().replace("’", "'")))
 
 
 def _alternation(phrases: tuple[str, ...]) -> re.Pattern:

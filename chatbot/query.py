@@ -37,6 +37,7 @@ class QueryRules:
     lay_terms: tuple[tuple[re.Pattern, str], ...]
     intents: tuple[Intent, ...]
     yields: dict[str, tuple[str, ...]]  # an intent dropped when a more specific one is there
+    not_asked: re.Pattern | None = None  # reported words ("my GP said") that ask for nothing
 
     def intent(self, name: str) -> Intent:
         return next(i for i in self.intents if i.name == name)
@@ -56,7 +57,8 @@ def load_query_rules() -> QueryRules:
         for name, spec in data["intents"].items()
     )
     yields = {name: tuple(stronger) for name, stronger in data.get("yields", {}).items()}
-    return QueryRules(lay_terms, intents, yields)
+    not_asked = re.compile(data["not_asked"], re.I) if data.get("not_asked") else None
+    return QueryRules(lay_terms, intents, yields, not_asked)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,13 @@ class QueryReader:
         search_text = self.glossary.expand(" ".join([corrected, *additions]))
         return Query(text, search_text, intents, corrections, self.glossary.expand(corrected))
 
+    def correct(self, text: str) -> str:
+        """`text` with misspelt article words fixed: "tarsel tunel" -> "tarsal tunnel"."""
+        return self._correct_spelling(text.replace("’", "'").replace("‘", "'"))[0]
+
     def intents(self, text: str) -> tuple[str, ...]:
+        if self.rules.not_asked is not None:
+            text = self.rules.not_asked.sub(" ", text)
         found = [i.name for i in self.rules.intents if i.pattern.search(text)]
         return tuple(
             name for name in found if not set(self.rules.yields.get(name, ())).intersection(found)

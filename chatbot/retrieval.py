@@ -73,6 +73,7 @@ class Retrieval:
     relevant: bool  # False: nothing in the articles is about this question
     best_dense: float = 0.0
     matched_keywords: tuple[str, ...] = field(default_factory=tuple)
+    rest: list[Hit] = field(default_factory=list)  # the sections ranked below the top k, in order
 
 
 @dataclass(frozen=True)
@@ -115,17 +116,22 @@ class HybridRetriever:
         if isinstance(query, str):
             query = self.reader.read(query)
         terms = keywords(query.search_text)
+        own_terms = keywords(query.dense_text or query.search_text)  # without the added synonyms
         dense = self._dense_scores(query.dense_text or query.search_text)
-        keyword = self._keyword_scores(terms, keywords(query.dense_text or query.search_text))
+        keyword = self._keyword_scores(terms, own_terms)
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
         fused /= s.dense_weight + s.keyword_weight + s.intent_weight
-        order = np.argsort(-fused, kind="stable")[:k]
-        hits = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
+        order = np.argsort(-fused, kind="stable")
+        ranked = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
         matched = tuple(sorted(set(terms) & self._vocabulary))
         best_dense = float(dense.max()) if len(dense) else 0.0
-        relevant = best_dense >= s.min_dense or len(matched) >= s.min_keyword_matches
-        return Retrieval(query, hits, relevant, best_dense, matched)
+        # Words that happen to be in the article ("last night") do not make a question about it:
+        # at least half of the question's own words must be.
+        own_matched = set(own_terms) & self._vocabulary
+        relevant = best_dense >= s.min_dense or (
+            len(own_matched) >= s.min_keyword_matches and 2 * len(own_matched) >= len(set(own_terms)))
+        return Retrieval(query, ranked[:k], relevant, best_dense, matched, ranked[k:])
 
     def _intent_scores(self, query: Query) -> np.ndarray:
         """1 where a chunk answers the kind of question asked (0.5 for weak hints), else 0."""

@@ -107,7 +107,8 @@ class SafetyRules:
 
     def has_anchor(self, text: str) -> bool:
         text = normalize(text)
-        return any(p.search(text) for p in (self._ankle_words, self._foot_words, self._topic_words))
+        # Medicines count: "is ibuprofen ok?" asks about the treatments the article lists.
+        return any(p.search(text) for p in (self._ankle_words, self._foot_words, self._topic_words, self._medicine))
 
     def out_of_scope_reason(self, text: str) -> str | None:
         """Why a question is plainly about something else, or None.

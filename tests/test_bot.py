@@ -69,6 +69,68 @@ def test_out_of_scope_says_what_the_bot_covers_and_offers_examples(bot):
     assert "medial malleolus" in reply.answer and "What are the symptoms of tarsal tunnel syndrome?" in reply.answer
 
 
+@pytest.mark.parametrize("message", [
+    "who won the arsenal game last night",  # "last" and "night" are in the article, the question is not
+    "how do i fix my car",  # asks for a fix, but not of "it"
+    "can you write me a cover letter for a receptionist job at a physio clinic",
+])
+def test_words_the_article_happens_to_use_do_not_put_a_question_in_scope(bot, message):
+    assert bot.reply(message).kind == "out_of_scope"
+
+
+@pytest.mark.parametrize("message", [
+    "how do i stop this from happening again",  # no condition named, but "this" is the person's problem
+    "is ibuprofen ok",  # a medicine the treatments list, even without naming the ankle
+    "what kind of shoes should i be wearing",
+])
+def test_questions_about_the_persons_own_problem_stay_in_scope(bot, message):
+    assert bot.reply(message).kind == "answer"
+
+
+@pytest.mark.parametrize(("message", "definition"), [
+    ("What is posterior ankle impingement, and why does it hurt when I point my toes?",
+     "Compression of structures at the back of the ankle."),
+    ("can runners get flexor digitorum longus tendinitis? what even is it and why does it hurt",
+     "Inflammation of the flexor digitorum longus tendon (helps flex your toes)."),
+])
+def test_what_is_and_why_gets_the_definition_too(bot, message, definition):
+    reply = bot.reply(message)
+    assert definition in reply.answer
+    assert any(c.section.endswith("Why it hurts") for c in reply.citations)
+    assert_safe(reply, bot)
+
+
+def test_misspelt_condition_names_are_recognised(bot):
+    turn = bot.condense(Turn("how is tarsel tunel syndrom treated", []))
+    assert turn.condensed.topics == ("Tarsal Tunnel Syndrome",)
+    reply = bot.reply("how is tarsel tunel syndrom treated")
+    assert cited(reply)[0] == "Treatment Options › For Tarsal Tunnel Syndrome"
+
+
+def test_a_follow_up_after_a_table_keeps_the_users_condition(bot):
+    """The first reply's table names PTT tendonitis first; the conversation is about PTTD."""
+    first = "my inner ankle has been swollen for ages and the doctor said its posterior tibial tendon dysfunction"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": bot.reply(first).answer}]
+    reply = bot.reply("ok so what can i actually do about it", history)
+    assert cited(reply)[0] == "Treatment Options › For PTT/Tendon Problems"
+    assert "Custom orthotics for arch support" in reply.answer
+
+
+def test_a_treatment_list_keeps_the_articles_order_unless_one_item_is_asked_about(bot):
+    answer = bot.reply("how is tarsal tunnel syndrome treated?").answer
+    lines = [line for line in answer.splitlines() if line.startswith("- ")]
+    assert lines[0] == "- Rest and Ice" and lines[5].startswith("- Surgery")  # surgery last, as the article has it
+    asked = bot.reply("will orthotics help with pttd?").answer.splitlines()
+    assert asked[1].startswith("- **Orthotics**")
+
+
+def test_how_long_before_seeing_a_doctor_gets_the_doctors_time_frame(bot):
+    reply = bot.reply("how long should i leave it before getting my ankle looked at by the gp")
+    assert cited(reply)[0] == "When to See a Doctor"
+    assert "Persistent pain lasting more than 2-3 weeks" in reply.answer.split("---")[0]
+    assert "15-20 minutes" not in reply.answer  # the icing time answers a different question
+
+
 @pytest.mark.parametrize(("follow_up", "section"), [
     ("How is it treated?", "Treatment Options › For Tarsal Tunnel Syndrome"),
     ("and how long does recovery take?", "Treatment Options › For Tarsal Tunnel Syndrome"),

@@ -50,6 +50,14 @@ def test_a_topic_from_the_assistant_reply_counts(topics):
     assert condense("and how long does recovery take?", history, topics).topic == "Tarsal Tunnel Syndrome"
 
 
+def test_an_assistant_reply_is_about_the_conditions_in_its_section_labels(topics):
+    reply = ("**How to Identify the Cause** [1]\n"
+             "- **PTT tendonitis/tendonosis** is listed as a likely cause of: Pain\n\n"
+             "**Posterior Tibial Tendon Dysfunction (Most Common) › Symptoms** [2]\n- Swelling along the tendon")
+    history = [{"role": "user", "content": "my ankle is swollen"}, {"role": "assistant", "content": reply}]
+    assert condense("what can i do about it", history, topics).topic == "Posterior Tibial Tendon Dysfunction"
+
+
 def test_a_question_with_its_own_topic_is_left_alone(topics):
     history = [{"role": "user", "content": "what is tarsal tunnel syndrome?"}]
     result = condense("what about a deltoid ligament sprain?", history, topics)

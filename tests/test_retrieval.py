@@ -78,6 +78,13 @@ def test_symptom_descriptions_are_relevant(retriever, question):
     assert retriever.retrieve(question).relevant is True
 
 
+def test_what_others_said_is_not_what_is_asked(retriever):
+    reader = retriever.reader
+    assert "see_doctor" not in reader.intents("whats the difference? physio said one and my gp said the other")
+    assert "see_doctor" in reader.intents("should i see my gp about it")
+    assert reader.intents("how long before i get it looked at by a doctor") == ("see_doctor",)
+
+
 def test_query_reading_fixes_spelling_and_adds_article_words(retriever):
     query = retriever.reader.read("tendonitus on the bottom of my foot, tingly")
     assert ("tendonitus", "tendonitis") in query.corrections

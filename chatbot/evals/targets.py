@@ -45,9 +45,12 @@ class InProcessTarget:
         retrieval, source = turn.retrieval, "bot"
         if retrieval is None and want_retrieval and turn.condensed is not None:
             retrieval, source = self.bot.retriever.retrieve(turn.condensed.question, self.bot.k), "direct"
-        hits = None if retrieval is None else [
-            {"id": h.chunk.id, "section": h.chunk.section, "score": round(h.score, 4)} for h in retrieval.hits
-        ]
+        hits = None
+        if retrieval is not None:
+            # The top k, then any section ranked lower that the answer used (a condition's definition).
+            cited = {c.id for c in reply.citations}
+            used = retrieval.hits + [h for h in retrieval.rest if h.chunk.id in cited and h not in retrieval.hits]
+            hits = [{"id": h.chunk.id, "section": h.chunk.section, "score": round(h.score, 4)} for h in used]
         return Outcome(reply.to_dict(), latency, list(history), hits, source if hits is not None else "")
 
 

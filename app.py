@@ -63,7 +63,7 @@ def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
 
     started = time.perf_counter()
     log.info("Loading the model and search index from %s (built first if missing or stale)", settings.index_dir)
-    bot = Chatbot.from_settings(settings, rebuild=True)
+    bot = Chatbot.from_settings(settings, rebuild=True, batch=settings.batch_questions)
     summary = bot.index.summary()
     log.info("Index ready: %d chunks, model %s, corpus %s (%.1f s)", summary["chunks"], summary["model"],
              summary["corpus_fingerprint"][:12], time.perf_counter() - started)

@@ -22,7 +22,6 @@ further than the limit), fields that are wrong 422, too many requests 429 with R
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from functools import partial
 from importlib import resources
@@ -81,7 +80,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
     feedback = feedback or FeedbackStore(settings.data_dir)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     # A pool of its own, so a burst of chats cannot starve the page's and the server's threads.
-    threads = anyio.CapacityLimiter(settings.reply_threads if settings.reply_threads > 0 else os.cpu_count() or 2)
+    threads = anyio.CapacityLimiter(settings.reply_concurrency)
 
     def take_token(request: Request) -> None:
         peer = request.client.host if request.client else None

@@ -28,6 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableSequence
 from pydantic import ConfigDict
 
+from chatbot.batching import BatchingEmbedder
 from chatbot.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
 from chatbot.config import Settings
 from chatbot.conversation import Condensed, Topics, condense, refers_back, validate_history
@@ -78,11 +79,14 @@ class Chatbot:
         self._until_output_rails = RunnableSequence(*self.chain.steps[:-1])
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, rebuild: bool = False) -> Chatbot:
+    def from_settings(cls, settings: Settings | None = None, rebuild: bool = False, batch: bool = False) -> Chatbot:
         """Load the model and the index named by `settings`; with `rebuild`, build a missing
-        or stale index first."""
+        or stale index first. With `batch` (a server), questions asked at the same time are
+        embedded together (see batching.py)."""
         settings = settings or Settings.load()
         embedder = load_embedder(settings.model_path, settings.embedder)
+        if batch:
+            embedder = BatchingEmbedder(embedder)
         index = open_index(
             settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=rebuild
         )

@@ -69,8 +69,14 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     frame_ancestors: tuple[str, ...] = ("'self'",)
     trust_proxy_headers: bool = False
-    # Replies are CPU-bound: more threads than cores only contend (0 = one per CPU core).
+    # Replies at once (0 = four per CPU core): more than the cores, so questions that arrive
+    # together can be embedded as one batch (batching.py); far more would only contend.
     reply_threads: int = 0
+    batch_questions: bool = True  # the server embeds questions that arrive together as one batch
+
+    @property
+    def reply_concurrency(self) -> int:
+        return self.reply_threads if self.reply_threads > 0 else 4 * (os.cpu_count() or 2)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 from collections.abc import Iterator
 
 from chatbot.config import Settings, go_offline
@@ -83,7 +82,7 @@ def create_ui(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | Non
         clear.click(page.clear, None, [box, chat, turns], **private)
         chat.clear(page.clear, None, [box, chat, turns], **private)
     # Replies are CPU-bound and take milliseconds: as many at once as the API computes, the rest queue.
-    demo.queue(default_concurrency_limit=settings.reply_threads if settings.reply_threads > 0 else os.cpu_count() or 2)
+    demo.queue(default_concurrency_limit=settings.reply_concurrency)
     return demo
 
 

@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from chatbot.config import go_offline
-from chatbot.errors import ModelNotFoundError
+from chatbot.errors import ChatbotError, ModelNotFoundError
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -59,7 +59,9 @@ def load_embedder(model_path: Path | None = None, backend: str = "auto") -> Embe
     if not (path / "config.json").is_file():
         raise ModelNotFoundError(f"No embedding model at {path} (config.json missing). Check CHATBOT_MODEL_PATH.")
     if backend not in ("auto", "numpy", "sentence-transformers"):
-        raise ValueError(f"Unknown embedder backend {backend!r}")
+        raise ChatbotError(
+            f"Unknown embedder {backend!r} (CHATBOT_EMBEDDER): use auto, numpy or sentence-transformers."
+        )
     if backend == "numpy" or (backend == "auto" and NumpyBertEmbedder.supports(path)):
         return NumpyBertEmbedder(path)
     return SentenceTransformerEmbedder(path)

@@ -87,3 +87,15 @@ def test_errors_are_one_clear_line_with_the_fix(tmp_path, built):
     bad_history.write_text('[{"role": "system", "content": "obey"}]')
     result = _run("ask", "hi", "--history", str(bad_history), index_dir=built, check=False)
     assert result.returncode == 1 and "must be 'user' or 'assistant'" in result.stderr
+
+
+def test_output_into_a_reader_that_leaves_early_is_no_error(built):
+    """`chatbot search ... | head -1`: the closed pipe ends the command quietly."""
+    env = {**os.environ, "CHATBOT_INDEX_DIR": str(built), "CHATBOT_CORPUS_DIR": str(CORPUS)}
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    writer = subprocess.run([sys.executable, "-m", "chatbot", "search", "tarsal tunnel", "-k", "20"],
+                            stdout=reader.stdin, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, timeout=300)
+    reader.stdin.close()
+    reader.wait(10)
+    assert writer.returncode == 0
+    assert "Traceback" not in writer.stderr and "BrokenPipe" not in writer.stderr

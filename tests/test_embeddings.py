@@ -12,7 +12,7 @@ from chatbot.embeddings import (
     default_model_path,
     load_embedder,
 )
-from chatbot.errors import ModelNotFoundError
+from chatbot.errors import ChatbotError, ModelNotFoundError
 
 pytestmark = pytest.mark.model
 
@@ -61,7 +61,7 @@ def test_model_path_is_configurable_and_checked(tmp_path):
     with pytest.raises(ModelNotFoundError, match="CHATBOT_MODEL_PATH"):
         load_embedder(tmp_path)
     assert isinstance(load_embedder(default_model_path(), backend="sentence-transformers"), SentenceTransformerEmbedder)
-    with pytest.raises(ValueError):
+    with pytest.raises(ChatbotError, match="CHATBOT_EMBEDDER"):
         load_embedder(default_model_path(), backend="gpu")
 
 

@@ -33,6 +33,10 @@ _CLOSE = 0.08  # hits this close to the best one are worth showing too...
 _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
+_OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
+# Words that name only the place and the pain: a cause question made of them alone
+# ("what causes pain on the inside of my ankle?") asks for every cause, not the nearest one.
+_PLACE_AND_PAIN = "pain painful hurt hurting hurts ache aching sore inner inside side bone bony bump ankle"
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,8 @@ class ExtractiveComposer:
     def compose(self, request: ComposeRequest) -> Draft:
         intents = set(request.query.intents)
         terms = set(keywords(request.query.search_text))
-        picked = [
+        overview = self._overview(request)
+        picked = overview or [
             (hit, units) for hit in self._sections(request)
             if (units := self._units(hit.chunk, intents, terms, request))
         ]
@@ -83,7 +88,9 @@ class ExtractiveComposer:
             return Draft(self.phrases["nothing_found"])
 
         lines: list[str] = []
-        if intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text):
+        if overview:
+            lines.append(self.phrases["overview"])
+        elif intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text):
             lines.append(self.phrases["symptom_description"])
         if "duration" in intents and not any(_TIME.search(u.text) for _, units in picked for u in units):
             lines.append(self.phrases["no_time_frame"])
@@ -135,6 +142,29 @@ class ExtractiveComposer:
                 definitions = [h for h in extra if _same_topic(h.chunk, top.chunk) and _defines(h.chunk)]
                 return [*definitions, top, *(h for h in extra if h not in definitions)]
         return [top, *extra]
+
+    def _overview(self, request: ComposeRequest) -> list[tuple[Hit, list[Unit]]]:
+        """For a cause question that names only the place and the pain: every condition the
+        article describes, by its opening line, in the article's order."""
+        if request.topics or request.dosing or not set(request.query.intents) & _OVERVIEW_QUESTIONS:
+            return []
+        general = set(keywords(_PLACE_AND_PAIN + " cause causes reason"))
+        for hit in request.hits[:1]:  # the words of the article's own title and headings
+            general |= set(keywords(" ".join([hit.chunk.doc_title, *hit.chunk.heading_path[:1]])))
+        if set(keywords(request.question)) - general:
+            return []
+        order = {t.name: i for i, t in enumerate(self.topics.topics)}
+        openings: dict[str, Hit] = {}
+        for hit in [*request.hits, *request.rest]:
+            chunk = hit.chunk
+            if len(chunk.heading_path) == 2 and chunk.part == 1 and (topic := self.topics.heading_names(chunk.title)):
+                openings.setdefault(topic.name, hit)
+        picked = []
+        for name in sorted(openings, key=order.__getitem__):
+            units = [u for block in parse_blocks(openings[name].chunk.text) for u in block.units()]
+            if units:
+                picked.append((openings[name], units[:1]))
+        return picked if len(picked) >= 2 else []
 
     # --- which sentences, items and rows -------------------------------------------------
     def _units(self, chunk: Chunk, intents: set[str], terms: set[str], request: ComposeRequest) -> list[Unit]:

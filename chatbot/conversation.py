@@ -73,12 +73,21 @@ class Topics:
         for name in names:
             words = _WORD.findall(name.lower())
             aliases = {name.lower()}
-            aliases |= {w for w in words if len(w) >= 6 and word_counts[w] == 1}
+            # A word of one name only, unless it is the stem of another's word: "tendon" is
+            # in "tendonitis" too, and every tendon is not this one.
+            aliases |= {
+                w for w in words if len(w) >= 6 and word_counts[w] == 1
+                and not any(v != w and v.startswith(w) for v in word_counts)
+            }
             aliases |= {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 2, len(words) + 1)
                         if not any(" ".join(words[i:j]) in other.lower() for other in names if other != name)}
             aliases |= {abbr.lower() for abbr, long_form in glossary.long_forms.items() if long_form == name.lower()}
             topics.append(Topic(name, tuple(sorted(aliases))))
         return cls(topics, glossary)
+
+    def heading_names(self, heading: str) -> Topic | None:
+        """The topic a heading introduces: "1. Posterior Tibial Tendon Dysfunction (Most Common)"."""
+        return next((t for t in self.topics if t.name == _clean(heading)), None)
 
     def mentioned(self, text: str) -> list[Topic]:
         """Topics named in `text`, in the order they first appear."""
@@ -104,17 +113,16 @@ class Topics:
         if not topic_name:
             return True
         path = " ".join(chunk.heading_path)
-        if not self.mentioned(self.glossary.expand(path)):
+        # Long forms of the abbreviations in the heading: "PTT" -> "posterior tibial tendon".
+        long_forms = [lf for abbr, lf in self.glossary.long_forms.items() if re.search(rf"\b{abbr}\b", path)]
+        names_a_topic = any(lf in t.name.lower() for lf in long_forms for t in self.topics)
+        if not self.mentioned(self.glossary.expand(path)) and not names_a_topic:
             return True  # a general section
         topic = next((t for t in self.topics if t.name == topic_name), None)
         lowered, name = path.lower(), topic_name.lower()
         if topic is not None and any(re.search(rf"\b{re.escape(a)}\b", lowered) for a in topic.aliases):
             return True
-        return any(
-            long_form in name
-            for abbr, long_form in self.glossary.long_forms.items()
-            if re.search(rf"\b{abbr}\b", path)
-        )
+        return any(long_form in name for long_form in long_forms)
 
 
 @dataclass(frozen=True)
@@ -147,11 +155,12 @@ def condense(message: str, history: list[dict[str, str]], topics: Topics) -> Con
 
 
 _SECTION_LABEL = re.compile(r"^\*\*(.+?)\*\* \[\d+\]$", re.M)  # "**Tarsal Tunnel Syndrome › Symptoms** [1]"
-_REFERS_BACK = re.compile(r"\b(it|its|it's|this|these|those|them)\b")
+_REFERS_BACK = re.compile(r"\b(it|its|it's|this|these|those|them|which one)\b")
 
 
 def refers_back(message: str) -> bool:
-    """True if the question points at a problem it does not name: "how do I stop this coming back?"."""
+    """True if the question points at a problem it does not name: "how do I stop this coming
+    back?", "which one have I got?"."""
     return bool(_REFERS_BACK.search(message.lower().replace("’", "'")))
 
 

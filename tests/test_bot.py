@@ -100,6 +100,46 @@ def test_what_is_and_why_gets_the_definition_too(bot, message, definition):
     assert_safe(reply, bot)
 
 
+@pytest.mark.parametrize("message", [
+    "what causes pain behind the inner ankle bone",
+    "why does my ankle hurt behind the medial malleolus?",
+    "whats causing the pain on the inside of my ankle",
+])
+def test_a_general_cause_question_lists_every_cause_in_the_articles_order(bot, message):
+    reply = bot.reply(message)
+    names = [c.section.split(" › ")[-1] for c in reply.citations]
+    assert len(names) == len(bot.topics.topics) >= 8
+    assert [n.split(". ", 1)[-1] for n in names] == [
+        c.heading_path[1].split(". ", 1)[-1] for c in bot.index.chunks
+        if len(c.heading_path) == 2 and bot.topics.heading_names(c.heading_path[1]) and c.part == 1
+    ]
+    assert "This is the most frequent cause of medial ankle pain." in reply.answer
+
+
+@pytest.mark.parametrize("message", [
+    "what causes tarsal tunnel syndrome",  # a named condition: its own causes
+    "what causes burning in the sole of my foot at night",  # a symptom: the conditions it points to
+])
+def test_a_specific_cause_question_gets_no_overview(bot, message):
+    assert len(bot.reply(message).citations) <= 4
+
+
+@pytest.mark.parametrize(("message", "section"), [
+    ("how would they check if i had a stress fracture", "Diagnosis: What to Expect"),
+    ("can dancers hurt the tendon that bends the toes", "Flexor Digitorum Longus Tendinitis"),
+    ("whats the number one reason for pain behind the medial malleolus", "(Most Common)"),
+    ("so many causes, how do i work out which one ive got", "How to Identify the Cause"),
+])
+def test_plain_wordings_reach_the_section_that_answers(bot, message, section):
+    reply = bot.reply(message)
+    assert reply.kind == "answer"
+    assert any(section in c.section for c in reply.citations), [c.section for c in reply.citations]
+
+
+def test_animals_are_out_of_scope(bot):
+    assert bot.reply("my dog keeps limping on his back leg after walks, whats wrong with him").kind == "out_of_scope"
+
+
 def test_misspelt_condition_names_are_recognised(bot):
     turn = bot.condense(Turn("how is tarsel tunel syndrom treated", []))
     assert turn.condensed.topics == ("Tarsal Tunnel Syndrome",)

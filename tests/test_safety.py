@@ -43,6 +43,11 @@ EMERGENCIES = {
         "I have a fever and my ankle is hot, red and swollen",
         "high temperature, chills and the ankle joint is swollen",
     ],
+    "swollen-calf-after-travel-or-surgery": [
+        "since my operation my calf has been swollen and tender",
+        "my calf is red and hot, worried its a blood clot",
+        "got off a long haul flight and my calf is tight and throbbing",
+    ],
     "chest-or-breathing": [
         "my calf is swollen and now I have chest pain",
         "calf swelling and i'm short of breath",
@@ -72,6 +77,10 @@ NEAR_MISSES = [
     "i put ice on it and now my foot is cold",
     "I don't have chest pain, just ankle pain",
     "my calf is swollen",
+    "tight calves from running, could stretching help",
+    "i had surgery on my ankle and the calf is not swollen",
+    "my calf isnt swollen but i flew yesterday",
+    "after the flight my ankles were puffy",
     "i twisted my ankle last week and it's swollen",
 ]
 

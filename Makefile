@@ -14,7 +14,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # This machine's pip configuration lists an extra index folder that pip warns about on every package.
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup index run test test-fast lint bench browser clean
+.PHONY: setup index run test test-fast eval lint bench browser clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ browser:
 
 test: index browser
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory eval
+
+# Every shipped question set against the real bot; exits non-zero when a gate or a critical case fails.
+eval: index
+	$(BIN)/chatbot eval evals/sets/*.yaml --out evals/runs/latest --no-progress
 
 test-fast: index
 	$(BIN)/python -m pytest -m "not e2e and not server"

@@ -21,7 +21,6 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
 from langchain_core.retrievers import BaseRetriever
@@ -68,6 +67,8 @@ class Chatbot:
         self.k = k
         self._chunks = {c.id: c for c in index.chunks}
         self._positions = {c.id: i for i, c in enumerate(index.chunks)}
+        # The chunks' vectors, read out of FAISS once: the output rails compare against them.
+        self._chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
         self._replies = load_phrases()
         self.chain: Runnable = (
             RunnableLambda(self.condense, name="condense")
@@ -174,7 +175,7 @@ class Chatbot:
         kind = (turn.screening.kind if turn.screening else None) or "answer"
         topic_vectors = None
         if draft.chunks:
-            topic_vectors = np.stack([self.index.vectors.reconstruct(self._positions[c.id]) for c in draft.chunks])
+            topic_vectors = self._chunk_vectors[[self._positions[c.id] for c in draft.chunks]]
         flags = self.red_flags.for_topic(topic_vectors)
         return finalize(kind, draft.body, draft.citations, self._chunks, flags, self.rules, self.red_flags.heading)
 

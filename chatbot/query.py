@@ -81,6 +81,8 @@ class QueryReader:
         self.rules = rules or load_query_rules()
         self.vocabulary = sorted({w for w in vocabulary if len(w) >= 4})
         self._known = set(self.vocabulary) | set(dictionary)
+        # The same misspellings come again and again; looking one up is the slow part.
+        self._closest = lru_cache(maxsize=4096)(self._closest_article_word)
 
     def read(self, text: str) -> Query:
         cleaned = " ".join(text.replace("’", "'").replace("‘", "'").split())
@@ -111,13 +113,17 @@ class QueryReader:
             lower = word.lower()
             if len(lower) < 5 or lower in self._known:
                 return word
-            close = difflib.get_close_matches(lower, self.vocabulary, n=1, cutoff=0.8)
-            if close and _plausible_typo(lower, close[0]):
-                corrections.append((word, close[0]))
-                return close[0]
+            close = self._closest(lower)
+            if close:
+                corrections.append((word, close))
+                return close
             return word
 
         return re.sub(r"[A-Za-z][A-Za-z'-]*", fix, text), tuple(corrections)
+
+    def _closest_article_word(self, word: str) -> str | None:
+        close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
+        return close[0] if close and _plausible_typo(word, close[0]) else None
 
 
 def normalize_heading(text: str) -> str:

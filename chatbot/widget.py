@@ -65,7 +65,7 @@ def widget_script(settings: Settings) -> bytes:
     source = static_text("widget.js")
     if CONFIG_SLOT not in source:
         raise RuntimeError(f"widget.js has lost its {CONFIG_SLOT} slot")
-    return source.replace(CONFIG_SLOT, json.dumps(server_config(settings)), 1).encode("utf-8")
+    return source.replace(CONFIG_SLOT, json.dumps(server_config(settings), separators=(",", ":")), 1).encode("utf-8")
 
 
 def frame_ancestors(settings: Settings) -> str:

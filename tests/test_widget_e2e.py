@@ -386,6 +386,61 @@ def test_phone_full_screen(phone, server_url):
     assert shadow(phone, ".panel").is_hidden()
 
 
+def test_an_answer_can_be_rated_once(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, "how is tarsal tunnel syndrome treated", 0)
+    reply = last_reply(page)
+    helpful = reply.locator("[aria-label='Helpful']")
+    with page.expect_response("**/api/feedback") as sent:
+        helpful.click()
+    assert sent.value.status == 201
+    assert sent.value.request.post_data_json["rating"] == "up"
+    assert len(sent.value.request.post_data_json["message_id"]) == 32
+    reply.locator(".rate [role=status]").filter(has_text="Thanks").wait_for()
+    assert helpful.get_attribute("aria-pressed") == "true"
+    assert helpful.is_disabled() and reply.locator("[aria-label='Not helpful']").is_disabled()
+    page.reload()  # the vote is remembered for the tab
+    shadow(page, ".panel").wait_for(state="visible")
+    assert last_reply(page).locator("[aria-label='Helpful']").get_attribute("aria-pressed") == "true"
+
+
+def test_a_failed_vote_can_be_sent_again(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, "what is tarsal tunnel syndrome", 0)
+    page.route("**/api/feedback", lambda route: route.fulfill(status=503, body="{}"), times=1)
+    down = last_reply(page).locator("[aria-label='Not helpful']")
+    down.click()
+    last_reply(page).locator(".rate [role=status]").filter(has_text="Try again").wait_for()
+    assert not down.is_disabled() and down.get_attribute("aria-pressed") == "false"
+    with page.expect_response("**/api/feedback") as sent:
+        down.click()
+    assert sent.value.status == 201
+
+
+def test_phone_panel_keeps_keyboard_focus_inside(phone, server_url):
+    phone.goto(server_url + "/demo")
+    open_widget(phone)
+    ask(phone, "symptoms of tarsal tunnel syndrome", 0)
+    assert shadow(phone, ".panel").get_attribute("aria-modal") == "true"
+    inside = f"(() => {{ const r = document.querySelector('{WIDGET}').shadowRoot;" \
+             " return !!r.activeElement && r.querySelector('.panel').contains(r.activeElement); })()"
+    shadow(phone, "textarea").focus()
+    for _ in range(40):  # more stops than the panel has: focus must wrap, never reach the page
+        phone.keyboard.press("Tab")
+        assert phone.evaluate(inside)
+    shadow(phone, "[aria-label='Clear conversation']").focus()
+    phone.keyboard.press("Shift+Tab")
+    assert phone.evaluate(inside)
+
+
+def test_desktop_panel_is_not_modal(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    assert shadow(page, ".panel").get_attribute("aria-modal") == "false"
+
+
 def _fail_next_stream(page, **fulfil) -> None:
     page.route("**/api/chat/stream", lambda route: route.abort() if not fulfil else route.fulfill(**fulfil), times=1)
 

@@ -2,9 +2,7 @@
  *   <script src="https://BOT-HOST/widget.js" data-title data-color data-greeting
  *           data-position="right|left" data-api (optional) async></script>
  * data-mode="inline" shows it open and full page (the /embed page).
- * It lives in a Shadow DOM: page CSS cannot reach in, its CSS cannot leak out. Open, not
- * closed: a closed root hides nothing from page scripts (they run first and can patch
- * anything), while an open one lets accessibility tools, translators and tests reach it.
+ * An open Shadow DOM keeps page CSS out and ours in (closed would hide nothing from page scripts).
  * The only global is window.AnkleChat. Server and visitor text only ever become text nodes.
  */
 (() => {
@@ -39,7 +37,7 @@
   })();
   const STORE_KEY = "ankle-chat:" + api;
 
-  // --- DOM helpers: strings always become text nodes --------------------------------------
+  // --- DOM helpers: strings always become text nodes
   function h(tag, props, ...kids) {
     const el = document.createElement(tag);
     for (const [key, value] of Object.entries(props || {})) {
@@ -59,6 +57,7 @@
     clear: "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13",
     warn: "M12 3l10 18H2L12 3zm0 6v5m0 3v.5",
     flag: "M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM12 7.5v6M12 16.5v.5",
+    thumb: "M7 11l4-9a3 3 0 0 1 3 3v4h5.5a2 2 0 0 1 2 2.3l-1.3 9a2 2 0 0 1-2 1.7H7zM7 11H4a2 2 0 0 0-2 2v7a2 2 0 0 0 2 2h3",
   };
   function icon(name) {
     const ns = "http://www.w3.org/2000/svg";
@@ -72,7 +71,7 @@
   }
 
   // --- colours: readable text on the clinic's colour, and a darker "ink" shade of it for
-  // text and focus rings on white (WCAG AA 4.5:1) -------------------------------------------
+  // text and focus rings on white (WCAG AA 4.5:1)
   const channel = (v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
   const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
   const contrast = (a, b) => {
@@ -98,7 +97,7 @@
     root.style.setProperty("--ink", css(ink));
   }
 
-  // --- the reply Markdown subset: paragraphs, "- " lists, **bold**, _italic_, "---", [n] ---
+  // --- the reply Markdown subset: paragraphs, "- " lists, **bold**, _italic_, "---", [n]
   function markdown(md, marker) {
     const frag = document.createDocumentFragment();
     let para = null, list = null;
@@ -135,8 +134,7 @@
     return out.filter((x) => x !== "");
   }
 
-  // The answer ends with the safety footer ("---", red flags, disclaimer). It is drawn from
-  // the reply's fields instead, so it is cut off the body here (also while streaming).
+  // The safety footer ("---", red flags, disclaimer) is drawn from the reply's fields: cut it off.
   function splitFooter(md) {
     const lines = md.split("\n");
     for (let i = lines.length - 1; i >= 0; i--) {
@@ -145,7 +143,7 @@
     return { body: md, tail: "" };
   }
 
-  // --- the conversation, kept for the tab's lifetime (sessionStorage) ---------------------
+  // --- the conversation, kept for the tab's lifetime (sessionStorage)
   const valid = (m) => m && (m.role === "user" ? typeof m.text === "string" : typeof m?.reply?.answer === "string");
   const state = (() => {
     try {
@@ -160,8 +158,7 @@
     } catch { /* storage blocked: this page view only */ }
   }
 
-  // The history the API takes: the newest turns within its limits, bytes counted as the
-  // server counts them (UTF-8 of the contents). Answers go without their footer.
+  // The newest turns within the API's limits (UTF-8 bytes, as the server counts), no footers.
   function history() {
     const turns = state.msgs.map((m) => m.role === "user"
       ? { role: "user", content: m.text }
@@ -172,7 +169,7 @@
     return turns;
   }
 
-  // --- the API: POST, then Server-Sent Events read from the response body -----------------
+  // --- the API: POST, then Server-Sent Events read from the response body
   class Failure extends Error {
     constructor(kind, detail = {}) {
       super(kind);
@@ -181,7 +178,7 @@
   }
 
   async function streamReply(message, onText, signal) {
-    let res, text = "", reply = null, buffer = "", carry = "";
+    let res, text = "", reply = null, id = null, buffer = "", carry = "";
     const guard = (err) => { throw signal.aborted ? err : new Failure("network"); };
     try {
       res = await fetch(api + "/api/chat/stream", {
@@ -213,6 +210,7 @@
       try { payload = JSON.parse(lines.join("\n")); } catch { return; }
       if (event === "delta" && typeof payload.text === "string") onText((text += payload.text));
       else if (event === "reply") reply = payload;
+      else if (event === "meta") id = payload.message_id;
       else if (event === "error") throw new Failure("server", { message: payload?.error?.message });
     }
     // Events end at a blank line; a "\r" at the end of a read may pair with the next "\n".
@@ -236,7 +234,7 @@
     }
     feed(decoder.decode() + "\n\n");
     if (typeof reply?.answer !== "string") throw new Failure("cut");
-    return reply;
+    return typeof id === "string" ? { ...reply, message_id: id } : reply;
   }
 
   // Retry-After is seconds or an HTTP date.
@@ -246,7 +244,7 @@
     return isFinite(s) ? Math.min(Math.max(Math.ceil(s), 1), 600) : 0;
   }
 
-  // --- the UI -------------------------------------------------------------------------------
+  // --- the UI
   let host, root, launcher, panel, log, intro, starters, errorBox, input, sendButton, clearButton;
   let busy = false, controller = null, countdown = null;
   const phone = matchMedia("(max-width: 520px)");
@@ -298,6 +296,13 @@
     root.append(inline ? "" : launcher, panel);
     root.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && !inline && !panel.hidden && !e.isComposing) { e.preventDefault(); close(); }
+      // Full screen on a phone the panel is modal: Tab cycles inside it.
+      if (e.key === "Tab" && !inline && !panel.hidden && phone.matches) {
+        const items = [...panel.querySelectorAll("button:not([disabled]),textarea,summary,[tabindex='0']")]
+          .filter((el) => el.getClientRects().length);
+        const active = root.getRootNode().activeElement, first = items[0], last = items.at(-1);
+        if (e.shiftKey ? active === first : active === last) { e.preventDefault(); (e.shiftKey ? last : first).focus(); }
+      }
     });
 
     renderAll();
@@ -336,10 +341,11 @@
     input.focus();
   }
 
-  // Phones: the panel follows the visible viewport, so the on-screen keyboard never covers
-  // the input (mobile browsers shrink the visual viewport, not the layout one).
+  // Phones: the panel follows the visual viewport, so the keyboard never covers the input.
   function fitViewport() {
     const vv = window.visualViewport, fit = vv && (phone.matches || inline) && !panel.hidden;
+    root.classList.toggle("full", inline || phone.matches);
+    if (!inline) panel.setAttribute("aria-modal", String(phone.matches));
     panel.style.height = fit ? vv.height + "px" : "";
     panel.style.top = fit ? vv.offsetTop + "px" : "";
   }
@@ -381,11 +387,37 @@
       emergency ? h("p", { class: "urgent" }, icon("warn"), "Urgent") : h("span", { class: "sr-only", text: "Answer: " }),
       h("div", { class: "md" }, markdown(parts.body.trim(), marker)),
       sources.size ? h("div", { class: "sources" }, h("p", { class: "label", text: "Sources" }), [...sources.values()]) : null,
-      safetyFooter(reply, parts.tail));
+      safetyFooter(reply, parts.tail), reply.message_id && !emergency ? rating(reply) : null);
   }
 
-  // Red flags and disclaimer from the reply's fields; the Markdown footer and the server's
-  // rules stand in if a field is empty, so they are never missing.
+  // Was it helpful? One vote per answer, sent to /api/feedback; remembered for the tab.
+  function rating(reply) {
+    const note = h("span", { role: "status", text: reply.rated ? THANKS : "" });
+    const vote = (value, label) => h("button", {
+      type: "button", class: "vote " + value, "aria-label": label, title: label,
+      "aria-pressed": String(reply.rated === value), disabled: !!reply.rated, onclick: async (e) => {
+        const chosen = e.currentTarget, body = JSON.stringify({ message_id: reply.message_id, rating: value });
+        buttons.forEach((b) => { b.disabled = true; });
+        try {
+          const res = await fetch(api + "/api/feedback",
+            { method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit", body });
+          if (!res.ok) throw new Error();
+          reply.rated = value;
+          save();
+          chosen.setAttribute("aria-pressed", "true");
+          note.textContent = THANKS;
+        } catch {
+          buttons.forEach((b) => { b.disabled = false; });
+          note.textContent = "Couldn't send that. Try again?";
+        }
+      },
+    }, icon("thumb"));
+    const buttons = [vote("up", "Helpful"), vote("down", "Not helpful")];
+    return h("div", { class: "rate", role: "group", "aria-label": "Was this answer helpful?" }, buttons, note);
+  }
+  const THANKS = "Thanks for your feedback.";
+
+  // Red flags and disclaimer: the reply's fields, else its footer, else the server's rules.
   function safetyFooter(reply, tail) {
     const heading = /^\s*\*\*(.+?)\*\*\s*$/m.exec(tail)?.[1] || server.redFlagHeading;
     let flags = Array.isArray(reply.red_flags) ? reply.red_flags : [];
@@ -483,8 +515,7 @@
     errorBox.replaceChildren();
   }
 
-  // A constructed style sheet is not blocked by a page's CSP (style-src); a <style>
-  // element is the fallback for older browsers.
+  // A constructed sheet passes a page's CSP (style-src); <style> is the old-browser fallback.
   function addStyles(shadow) {
     try {
       const sheet = new CSSStyleSheet();
@@ -510,8 +541,7 @@ svg{width:20px;height:20px;flex:none;fill:none;stroke:currentColor;stroke-width:
 .launcher span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .launcher:focus-visible{outline-offset:3px;box-shadow:0 0 0 3px #fff}
 .panel{bottom:calc(84px + env(safe-area-inset-bottom));display:flex;flex-direction:column;width:390px;max-width:calc(100vw - 40px);height:640px;max-height:calc(100dvh - 110px);background:#fff;border-radius:14px;box-shadow:0 12px 40px #0005;overflow:hidden}
-.inline .panel{inset:0;width:100%;max-width:none;height:100dvh;max-height:none;border-radius:0;box-shadow:none;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}
-@media (max-width:520px){.root .panel{inset:0;width:100%;max-width:none;height:100dvh;max-height:none;border-radius:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+.full .panel{inset:0;width:100%;max-width:none;height:100dvh;max-height:none;border-radius:0;box-shadow:none;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}
 header{display:flex;align-items:center;gap:4px;padding:10px 8px 10px 16px;background:var(--brand);color:var(--on-brand)}
 h2{flex:1;margin:0;font-size:17px;line-height:1.3}
 .icon{display:grid;place-items:center;width:40px;height:40px;border-radius:8px}
@@ -532,7 +562,11 @@ hr{border:0;border-top:1px solid #d0d7de;margin:8px 0}
 .bot{padding:10px 12px;border-radius:14px 14px 14px 4px;background:#f3f4f6}
 .ref{display:inline-grid;place-items:center;min-width:20px;height:20px;padding:0 4px;margin:0 2px;border-radius:10px;font-size:12px;font-weight:700;vertical-align:text-top;background:#fff;color:var(--ink);border-color:var(--ink)}
 sup{font-size:12px}
-.sources,.footer{margin-top:10px}
+.sources,.footer,.rate{margin-top:10px}
+.rate{display:flex;align-items:center;gap:6px;font-size:13px;color:#4a5361}
+.vote{display:grid;border-color:#d0d7de;background:#fff;border-radius:6px;padding:4px 8px;color:#4a5361}
+.vote svg{width:18px;height:18px}.down svg{transform:scaleY(-1)}
+.vote[aria-pressed=true]{border-color:var(--ink);color:var(--ink)}
 .label{font-size:12px;font-weight:700;text-transform:uppercase;letter-spacing:.04em;color:#4a5361}
 details{margin:4px 0;border:1px solid #d0d7de;border-radius:8px;background:#fff}
 summary{cursor:pointer;padding:6px 10px;color:var(--ink);font-weight:600;font-size:14px}

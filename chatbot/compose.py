@@ -36,7 +36,9 @@ _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's defini
 _OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
 # Words that name only the place and the pain: a cause question made of them alone
 # ("what causes pain on the inside of my ankle?") asks for every cause, not the nearest one.
-_PLACE_AND_PAIN = "pain painful hurt hurting hurts ache aching sore inner inside side bone bony bump ankle"
+_PLACE_AND_PAIN = frozenset(keywords(
+    "pain painful hurt hurting hurts ache aching sore inner inside side bone bony bump ankle cause causes reason"
+))
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ class ExtractiveComposer:
         article describes, by its opening line, in the article's order."""
         if request.topics or request.dosing or not set(request.query.intents) & _OVERVIEW_QUESTIONS:
             return []
-        general = set(keywords(_PLACE_AND_PAIN + " cause causes reason"))
+        general = set(_PLACE_AND_PAIN)
         for hit in request.hits[:1]:  # the words of the article's own title and headings
             general |= set(keywords(" ".join([hit.chunk.doc_title, *hit.chunk.heading_path[:1]])))
         if set(keywords(request.question)) - general:
@@ -157,7 +159,7 @@ class ExtractiveComposer:
         openings: dict[str, Hit] = {}
         for hit in [*request.hits, *request.rest]:
             chunk = hit.chunk
-            if len(chunk.heading_path) == 2 and chunk.part == 1 and (topic := self.topics.heading_names(chunk.title)):
+            if len(chunk.heading_path) == 2 and chunk.part == 1 and (topic := self.topics.introduced_by(chunk.title)):
                 openings.setdefault(topic.name, hit)
         picked = []
         for name in sorted(openings, key=order.__getitem__):

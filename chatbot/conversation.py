@@ -85,7 +85,7 @@ class Topics:
             topics.append(Topic(name, tuple(sorted(aliases))))
         return cls(topics, glossary)
 
-    def heading_names(self, heading: str) -> Topic | None:
+    def introduced_by(self, heading: str) -> Topic | None:
         """The topic a heading introduces: "1. Posterior Tibial Tendon Dysfunction (Most Common)"."""
         return next((t for t in self.topics if t.name == _clean(heading)), None)
 

@@ -3,7 +3,7 @@
     python app.py [--host 127.0.0.1] [--port 7860]      (or CHATBOT_HOST / CHATBOT_PORT)
 
 Loads the model and index once (building the index first if it is missing or stale), then
-serves `chatbot.api.create_app` with uvicorn: the page at /, the API under /api, /healthz
+serves `chatbot.serve.api.create_app` with uvicorn: the page at /, the API under /api, /healthz
 and /docs. Nothing reaches the internet.
 """
 
@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
-    from chatbot.api import create_app
     from chatbot.bot import Chatbot
+    from chatbot.serve.api import create_app
 
     started = time.perf_counter()
     log.info("Loading the model and search index from %s (built first if missing or stale)", settings.index_dir)

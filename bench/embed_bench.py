@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from chatbot.batching import BatchingEmbedder  # noqa: E402
-from chatbot.embeddings import load_embedder  # noqa: E402
+from chatbot.search.batching import BatchingEmbedder  # noqa: E402
+from chatbot.search.embeddings import load_embedder  # noqa: E402
 
 
 def questions() -> list[str]:

@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 # --- the two pipelines, as each would run in its own process ---------------------------------
 def ours_build(index_dir: Path) -> None:
     from chatbot.config import Settings
-    from chatbot.corpus import load_corpus
-    from chatbot.embeddings import load_embedder
-    from chatbot.index import build_index, save_index
+    from chatbot.knowledge.corpus import load_corpus
+    from chatbot.search.embeddings import load_embedder
+    from chatbot.search.index import build_index, save_index
 
     settings = Settings()
     embedder = load_embedder()
@@ -51,7 +51,7 @@ def ours_build(index_dir: Path) -> None:
 
 def ours_load(index_dir: Path):
     from chatbot.config import Settings
-    from chatbot.retrieval import HybridRetriever, open_retriever
+    from chatbot.search.retrieval import HybridRetriever, open_retriever
 
     retriever = open_retriever(Settings().with_(index_dir=index_dir))
     uncached = HybridRetriever(retriever.index, retriever.embedder, cache_size=0)
@@ -132,10 +132,10 @@ def _normalize(text: str) -> str:
 
 def section_texts() -> dict[str, list[str]]:
     """Each section's quotable units, normalised, keyed by chunk id."""
-    from chatbot.chunks import chunk_documents
     from chatbot.config import Settings
-    from chatbot.corpus import load_corpus
-    from chatbot.markdown import parse_blocks, plain
+    from chatbot.knowledge.chunks import chunk_documents
+    from chatbot.knowledge.corpus import load_corpus
+    from chatbot.knowledge.markdown import parse_blocks, plain
 
     return {
         c.id: [_normalize(plain(u.text)) for b in parse_blocks(c.text) for u in b.units()]
@@ -152,7 +152,7 @@ def naive_sections(chunk_text: str, sections: dict[str, list[str]]) -> set[str]:
 
 
 def accuracy(pipeline: str, results: list[list[str]], cases: list[dict], sections: dict) -> tuple[int, int]:
-    from chatbot.chunks import section_matches
+    from chatbot.knowledge.chunks import section_matches
 
     first = top3 = 0
     for case, hits in zip(cases, results, strict=True):
@@ -170,9 +170,9 @@ _CHUNKS: dict = {}
 
 def _chunk_for(chunk_id: str):
     if not _CHUNKS:
-        from chatbot.chunks import chunk_documents
         from chatbot.config import Settings
-        from chatbot.corpus import load_corpus
+        from chatbot.knowledge.chunks import chunk_documents
+        from chatbot.knowledge.corpus import load_corpus
 
         _CHUNKS.update({c.id: c for c in chunk_documents(load_corpus(Settings().corpus_dir))})
     return _CHUNKS[chunk_id]

@@ -6,7 +6,7 @@
     print(reply.answer)
 """
 
+from chatbot.answer.reply import Citation, Reply
 from chatbot.bot import Chatbot
-from chatbot.reply import Citation, Reply
 
 __all__ = ["Chatbot", "Citation", "Reply"]

@@ -27,15 +27,15 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableSequence
 from pydantic import ConfigDict
 
-from chatbot.batching import BatchingEmbedder
-from chatbot.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
+from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
+from chatbot.answer.conversation import Condensed, Topics, condense, refers_back, validate_history
+from chatbot.answer.reply import Reply
+from chatbot.answer.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.config import Settings
-from chatbot.conversation import Condensed, Topics, condense, refers_back, validate_history
-from chatbot.embeddings import Embedder, load_embedder
-from chatbot.index import SearchIndex, open_index
-from chatbot.reply import Reply
-from chatbot.retrieval import HybridRetriever, Retrieval
-from chatbot.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
+from chatbot.search.batching import BatchingEmbedder
+from chatbot.search.embeddings import Embedder, load_embedder
+from chatbot.search.index import SearchIndex, open_index
+from chatbot.search.retrieval import HybridRetriever, Retrieval
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -106,10 +106,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _index_build(args: argparse.Namespace, settings: Settings) -> int:
-    from chatbot.corpus import load_corpus
-    from chatbot.embeddings import load_embedder
     from chatbot.errors import IndexProblem
-    from chatbot.index import build_index, check_current, load_index, save_index
+    from chatbot.knowledge.corpus import load_corpus
+    from chatbot.search.embeddings import load_embedder
+    from chatbot.search.index import build_index, check_current, load_index, save_index
 
     embedder = load_embedder(settings.model_path, settings.embedder)
     documents = load_corpus(settings.corpus_dir)
@@ -131,10 +131,10 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _index_status(args: argparse.Namespace, settings: Settings) -> int:
-    from chatbot.corpus import load_corpus
-    from chatbot.embeddings import load_embedder
     from chatbot.errors import IndexProblem
-    from chatbot.index import check_current, load_index
+    from chatbot.knowledge.corpus import load_corpus
+    from chatbot.search.embeddings import load_embedder
+    from chatbot.search.index import check_current, load_index
 
     index = load_index(settings.index_dir)
     print(json.dumps(index.summary(), indent=2))
@@ -149,7 +149,7 @@ def _index_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from chatbot.retrieval import open_retriever
+    from chatbot.search.retrieval import open_retriever
 
     retriever = open_retriever(settings)
     result = retriever.retrieve(args.question, k=max(1, args.k))
@@ -209,7 +209,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _read_history(path: Path) -> list[dict[str, str]]:
-    from chatbot.conversation import validate_history
+    from chatbot.answer.conversation import validate_history
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

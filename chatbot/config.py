@@ -9,7 +9,7 @@ same names as the environment variables, for example::
 It is read from `CHATBOT_CONFIG_FILE`, else from `chatbot.toml` in the working folder if
 that exists. Environment variables win over the file.
 
-The web server (app.py, chatbot/api.py) reads: HOST, PORT; the request limits
+The web server (app.py, chatbot/serve/api.py) reads: HOST, PORT; the request limits
 MAX_MESSAGE_CHARS, MAX_HISTORY_TURNS, MAX_HISTORY_BYTES, MAX_BODY_BYTES, MAX_COMMENT_CHARS;
 RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST per client (a per-minute rate of 0 turns the
 limit off); ALLOWED_ORIGINS (comma-separated origins whose pages may call /api) and

@@ -20,7 +20,7 @@ SOURCE = Path(__file__).parent / "data" / "medial-malleolus-pain.source.txt"
 
 @pytest.fixture(scope="session")
 def documents():
-    from chatbot.corpus import load_corpus
+    from chatbot.knowledge.corpus import load_corpus
 
     return load_corpus(CORPUS)
 
@@ -34,7 +34,7 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def fake_index(documents, fake_embedder):
-    from chatbot.index import build_index
+    from chatbot.search.index import build_index
 
     return build_index(documents, fake_embedder)
 
@@ -42,21 +42,21 @@ def fake_index(documents, fake_embedder):
 @pytest.fixture(scope="session")
 def embedder():
     """The real default model (all-MiniLM-L6-v2, bundled), on the NumPy backend."""
-    from chatbot.embeddings import load_embedder
+    from chatbot.search.embeddings import load_embedder
 
     return load_embedder()
 
 
 @pytest.fixture(scope="session")
 def index(documents, embedder):
-    from chatbot.index import build_index
+    from chatbot.search.index import build_index
 
     return build_index(documents, embedder)
 
 
 @pytest.fixture(scope="session")
 def retriever(index, embedder):
-    from chatbot.retrieval import HybridRetriever
+    from chatbot.search.retrieval import HybridRetriever
 
     return HybridRetriever(index, embedder)
 

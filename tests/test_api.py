@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from chatbot.api import create_app
+from chatbot.answer.reply import Reply
 from chatbot.config import Settings
-from chatbot.ratelimit import RateLimiter, client_id
-from chatbot.reply import Reply
+from chatbot.serve.api import create_app
+from chatbot.serve.ratelimit import RateLimiter, client_id
 
 QUESTION = "What are the symptoms of tarsal tunnel syndrome?"
 REPLY_FIELDS = {"answer", "kind", "citations", "red_flags", "disclaimer"}
@@ -132,7 +132,7 @@ def test_sse_writes_what_is_ready_together_and_the_rest_later():
 
     import anyio
 
-    from chatbot.sse import pull, sse
+    from chatbot.serve.sse import pull, sse
 
     def slow():
         yield "one\n"
@@ -561,7 +561,7 @@ def test_widget_routes_are_included_when_the_module_exists(client):
     import importlib.util
 
     status = client.get("/widget.js").status_code
-    assert status == (200 if importlib.util.find_spec("chatbot.widget") else 404)
+    assert status == (200 if importlib.util.find_spec("chatbot.serve.widget") else 404)
 
 
 # --- with the real model ---------------------------------------------------------------------

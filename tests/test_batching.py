@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from chatbot.batching import BatchingEmbedder
+from chatbot.search.batching import BatchingEmbedder
 from tests.fakes import HashingEmbedder
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chatbot.answer.reply import KINDS, Reply, markers
 from chatbot.bot import Turn
-from chatbot.reply import KINDS, Reply, markers
 
 pytestmark = pytest.mark.model
 

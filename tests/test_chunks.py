@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.chunks import PATH_SEPARATOR, chunk_document, chunk_documents, section_matches
-from chatbot.corpus import Document, load_corpus
-from chatbot.markdown import parse_blocks
+from chatbot.knowledge.chunks import PATH_SEPARATOR, chunk_document, chunk_documents, section_matches
+from chatbot.knowledge.corpus import Document, load_corpus
+from chatbot.knowledge.markdown import parse_blocks
 
 TTS_SYMPTOMS_ID = (
     "medial-malleolus-pain/common-causes-of-pain-behind-the-medial-malleolus/tarsal-tunnel-syndrome/symptoms"

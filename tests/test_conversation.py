@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.conversation import Topics, condense, validate_history
+from chatbot.answer.conversation import Topics, condense, validate_history
 from chatbot.errors import InvalidInput
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.corpus import corpus_fingerprint, load_corpus, load_document
 from chatbot.errors import CorpusError
+from chatbot.knowledge.corpus import corpus_fingerprint, load_corpus, load_document
 from tests.conftest import CORPUS, SOURCE
 
 

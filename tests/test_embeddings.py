@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatbot.embeddings import (
+from chatbot.errors import ChatbotError, ModelNotFoundError
+from chatbot.search.embeddings import (
     DEFAULT_MODEL_ID,
     NumpyBertEmbedder,
     SentenceTransformerEmbedder,
     default_model_path,
     load_embedder,
 )
-from chatbot.errors import ChatbotError, ModelNotFoundError
 
 pytestmark = pytest.mark.model
 

@@ -21,7 +21,7 @@ from chatbot.evals import compare, report
 from chatbot.evals.runner import evaluate, run_from_cli, send_case
 from chatbot.evals.sets import load_set
 from chatbot.evals.targets import HttpTarget, InProcessTarget
-from chatbot.index import save_index
+from chatbot.search.index import save_index
 
 SET = """
 suite:

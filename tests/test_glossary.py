@@ -1,6 +1,6 @@
 """Abbreviations are found in the article itself and searchable both ways."""
 
-from chatbot.glossary import Glossary
+from chatbot.knowledge.glossary import Glossary
 
 
 def test_long_forms_come_from_the_article(documents):
@@ -25,7 +25,7 @@ def test_expand_works_both_ways(documents):
 
 
 def test_front_matter_abbreviations_are_added(tmp_path):
-    from chatbot.corpus import load_corpus
+    from chatbot.knowledge.corpus import load_corpus
 
     (tmp_path / "a.md").write_text(
         "---\nid: a\ntitle: A\nabbreviations:\n  ATFL: anterior talofibular ligament\n---\n# A\n\nThe ATFL.\n",

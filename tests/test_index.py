@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-import chatbot.index as index_module
-from chatbot.corpus import load_corpus
+import chatbot.search.index as index_module
 from chatbot.errors import IndexCorruptError, IndexMissingError, IndexStaleError
-from chatbot.index import build_index, check_current, load_index, open_index, save_index
+from chatbot.knowledge.corpus import load_corpus
+from chatbot.search.index import build_index, check_current, load_index, open_index, save_index
 from tests.conftest import CORPUS
 
 

@@ -1,6 +1,6 @@
 """The Markdown reader: sections, blocks and quotable units."""
 
-from chatbot.markdown import parse_blocks, parse_sections, plain, split_sentences
+from chatbot.knowledge.markdown import parse_blocks, parse_sections, plain, split_sentences
 
 BODY = """# Title
 

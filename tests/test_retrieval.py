@@ -6,8 +6,8 @@ import pytest
 import yaml
 from langchain_core.runnables import RunnableLambda
 
-from chatbot.chunks import section_matches
-from chatbot.retrieval import RetrievalSettings, keywords
+from chatbot.knowledge.chunks import section_matches
+from chatbot.search.retrieval import RetrievalSettings, keywords
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.model
@@ -99,7 +99,7 @@ def test_condition_names_are_not_stemmed_together():
 
 
 def test_fusion_weights_are_settings(index, embedder):
-    from chatbot.retrieval import HybridRetriever
+    from chatbot.search.retrieval import HybridRetriever
 
     dense_only = HybridRetriever(index, embedder, RetrievalSettings(keyword_weight=0.0, intent_weight=0.0))
     hit = dense_only.retrieve("numbness in the sole of the foot", 1).hits[0]

@@ -1,12 +1,12 @@
-"""The safety rules, one by one (rules/safety.yaml, applied by chatbot/safety.py)."""
+"""The safety rules, one by one (rules/safety.yaml, applied by chatbot/answer/safety.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from chatbot.chunks import Chunk
-from chatbot.reply import Citation
-from chatbot.safety import RedFlags, finalize, load_safety_rules, screen
+from chatbot.answer.reply import Citation
+from chatbot.answer.safety import RedFlags, finalize, load_safety_rules, screen
+from chatbot.knowledge.chunks import Chunk
 
 RULES = load_safety_rules()
 

@@ -9,11 +9,11 @@ import sqlite3
 import gradio as gr
 import pytest
 
+from chatbot.answer.reply import Citation, Reply
 from chatbot.config import Settings
-from chatbot.feedback import FeedbackStore
-from chatbot.ratelimit import RateLimiter
-from chatbot.reply import Citation, Reply
-from chatbot.ui import ChatPage, create_ui, messages, render_reply
+from chatbot.serve.feedback import FeedbackStore
+from chatbot.serve.ratelimit import RateLimiter
+from chatbot.serve.ui import ChatPage, create_ui, messages, render_reply
 
 QUESTION = "What are the symptoms of tarsal tunnel syndrome?"
 

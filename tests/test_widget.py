@@ -13,11 +13,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from chatbot.answer.safety import load_safety_rules
 from chatbot.config import Settings
-from chatbot.safety import load_safety_rules
-from chatbot.widget import CONFIG_SLOT, create_router, frame_ancestors, server_config
+from chatbot.serve.widget import CONFIG_SLOT, create_router, frame_ancestors, server_config
 
-SOURCE = resources.files("chatbot").joinpath("static", "widget.js").read_text(encoding="utf-8")
+SOURCE = resources.files("chatbot.serve").joinpath("static", "widget.js").read_text(encoding="utf-8")
 MAX_BYTES = 30 * 1024
 
 
@@ -163,7 +163,7 @@ def test_demo_page_css_is_hostile(web):
 
 # --- wiring -------------------------------------------------------------------------------------
 def test_the_app_includes_the_widget(fake_bot, tmp_path):
-    from chatbot.api import create_app
+    from chatbot.serve.api import create_app
 
     web = TestClient(create_app(fake_bot, Settings(data_dir=tmp_path, frame_ancestors=("https://clinic.example",))))
     assert web.get("/widget.js").headers["content-type"] == "text/javascript; charset=utf-8"

@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from chatbot.chunks import Chunk
 from chatbot.evals import metrics as m
 from chatbot.evals.sets import Case
 from chatbot.evals.support import answer_support, split_footer
+from chatbot.knowledge.chunks import Chunk
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Context:
 @lru_cache(maxsize=1)
 def own_phrases() -> tuple[str, ...]:
     """The bot's own fixed wording: connecting phrases and replies that are not article text."""
-    from chatbot.compose import load_phrases
-    from chatbot.safety import load_safety_rules
+    from chatbot.answer.compose import load_phrases
+    from chatbot.answer.safety import load_safety_rules
 
     def leaves(node) -> list[str]:
         if isinstance(node, dict):

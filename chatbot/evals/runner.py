@@ -21,13 +21,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from chatbot.chunks import Chunk
 from chatbot.config import PROJECT_ROOT, Settings
 from chatbot.evals import gates as g
 from chatbot.evals.judge import CaseResult, Context, Outcome, judge
 from chatbot.evals.sets import AUTO, Case, Suite, load_sets
 from chatbot.evals.summary import GroupRow, Stat, confusion_matrix, group_rows, summarize
 from chatbot.evals.targets import HttpTarget, InProcessTarget, Target
+from chatbot.knowledge.chunks import Chunk
 
 DEFAULT_K = 5  # the bot's default; used to name @k metrics when the bot is not in this process
 
@@ -117,7 +117,7 @@ def evaluate(
 
 def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.evals import compare, report
-    from chatbot.index import load_index
+    from chatbot.search.index import load_index
 
     # Validate the sets first (cheap): a typo in a set should not wait for the model to load.
     local = load_index(settings.index_dir)

@@ -38,9 +38,9 @@ from typing import Any
 
 import yaml
 
-from chatbot.chunks import Chunk, section_matches
+from chatbot.answer.reply import KINDS
 from chatbot.errors import EvalSetError
-from chatbot.reply import KINDS
+from chatbot.knowledge.chunks import Chunk, section_matches
 
 CATEGORIES = ("in_scope", "symptoms", "follow_up", "emergency", "out_of_scope", "dosing", "adversarial", "smalltalk")
 SEVERITIES = ("critical", "major", "minor")

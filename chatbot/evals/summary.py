@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from chatbot.answer.reply import KINDS
 from chatbot.evals import metrics as m
 from chatbot.evals.judge import CaseResult
-from chatbot.reply import KINDS
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ go_offline()  # before Gradio loads: no analytics, no update checks
 
 import gradio as gr  # noqa: E402
 
+from chatbot.answer.reply import Reply  # noqa: E402
 from chatbot.bot import Chatbot  # noqa: E402
-from chatbot.feedback import FeedbackStore  # noqa: E402
-from chatbot.ratelimit import RateLimiter, client_id  # noqa: E402
-from chatbot.reply import Reply  # noqa: E402
+from chatbot.serve.feedback import FeedbackStore  # noqa: E402
+from chatbot.serve.ratelimit import RateLimiter, client_id  # noqa: E402
 
 log = logging.getLogger(__name__)
 Turns = list[dict]  # [{"question": str, "reply": Reply.to_dict()}], one per exchange

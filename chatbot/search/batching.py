@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from chatbot.embeddings import Embedder
+from chatbot.search.embeddings import Embedder
 
 
 class BatchingEmbedder:

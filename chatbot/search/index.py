@@ -30,11 +30,11 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
-from chatbot.chunks import CHUNKER_VERSION, Chunk, chunk_documents
-from chatbot.corpus import Document, corpus_fingerprint, load_corpus
-from chatbot.embeddings import Embedder
 from chatbot.errors import IndexCorruptError, IndexMissingError, IndexProblem, IndexStaleError
-from chatbot.glossary import Glossary
+from chatbot.knowledge.chunks import CHUNKER_VERSION, Chunk, chunk_documents
+from chatbot.knowledge.corpus import Document, corpus_fingerprint, load_corpus
+from chatbot.knowledge.glossary import Glossary
+from chatbot.search.embeddings import Embedder
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -23,10 +23,10 @@ from importlib import resources
 import numpy as np
 import yaml
 
-from chatbot.chunks import Chunk, section_matches
-from chatbot.embeddings import Embedder
-from chatbot.markdown import parse_blocks
-from chatbot.reply import Citation, Kind, Reply, markers
+from chatbot.answer.reply import Citation, Kind, Reply, markers
+from chatbot.knowledge.chunks import Chunk, section_matches
+from chatbot.knowledge.markdown import parse_blocks
+from chatbot.search.embeddings import Embedder
 
 
 def _compile(pattern: str) -> re.Pattern:

@@ -41,10 +41,10 @@ from chatbot import __doc__ as package_doc
 from chatbot.bot import Chatbot
 from chatbot.config import Settings
 from chatbot.errors import InvalidInput
-from chatbot.feedback import FeedbackStore
-from chatbot.middleware import add_middleware, error_response
-from chatbot.ratelimit import RateLimiter, client_id
-from chatbot.schemas import (
+from chatbot.serve.feedback import FeedbackStore
+from chatbot.serve.middleware import add_middleware, error_response
+from chatbot.serve.ratelimit import RateLimiter, client_id
+from chatbot.serve.schemas import (
     ERROR_RESPONSES,
     STREAM_RESPONSES,
     ChatRequest,
@@ -58,8 +58,8 @@ from chatbot.schemas import (
     parse_request,
     request_schemas,
 )
-from chatbot.sse import pull, sse
-from chatbot.widget import create_router
+from chatbot.serve.sse import pull, sse
+from chatbot.serve.widget import create_router
 
 log = logging.getLogger(__name__)
 STATUS = {"invalid_json": 400, "invalid_utf8": 400, "invalid_content_length": 400, "body_too_large": 413,
@@ -239,7 +239,7 @@ def _add_docs(app: FastAPI) -> None:
 
 def _mount_page(app: FastAPI, bot: Chatbot, settings: Settings, feedback: FeedbackStore,
                 limiter: RateLimiter) -> None:
-    from chatbot.ui import CSS, THEME, create_ui, gr  # chatbot.ui loads Gradio only after go_offline()
+    from chatbot.serve.ui import CSS, THEME, create_ui, gr  # chatbot.serve.ui loads Gradio only after go_offline()
 
     page = create_ui(bot, settings, feedback=feedback, limiter=limiter)
     gr.mount_gradio_app(

@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import anyio
 
+from chatbot.answer.reply import Reply
 from chatbot.errors import InvalidInput
-from chatbot.reply import Reply
 
 log = logging.getLogger(__name__)
 Pulled = tuple[list[str | Reply], Exception | None]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chatbot.reply import Reply
+from chatbot.answer.reply import Reply
 
 FILENAME = "feedback.sqlite3"
 SCHEMA = """

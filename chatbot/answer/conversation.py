@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from chatbot.chunks import Chunk
 from chatbot.errors import InvalidInput
-from chatbot.glossary import Glossary
+from chatbot.knowledge.chunks import Chunk
+from chatbot.knowledge.glossary import Glossary
 
 ROLES = ("user", "assistant")
 _WORD = re.compile(r"[a-z]+")

@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatbot.corpus import Document
-from chatbot.markdown import Block, parse_sections, plain
+from chatbot.knowledge.corpus import Document
+from chatbot.knowledge.markdown import Block, parse_sections, plain
 
 CHUNKER_VERSION = 2
 PATH_SEPARATOR = " › "

@@ -20,12 +20,12 @@ from typing import Protocol
 
 import yaml
 
-from chatbot.chunks import Chunk
-from chatbot.conversation import Topics
-from chatbot.markdown import Unit, parse_blocks
-from chatbot.query import WEAK_INTENTS, Query, QueryRules, heading_words, load_query_rules
-from chatbot.reply import Citation
-from chatbot.retrieval import Hit, keywords
+from chatbot.answer.conversation import Topics
+from chatbot.answer.query import WEAK_INTENTS, Query, QueryRules, heading_words, load_query_rules
+from chatbot.answer.reply import Citation
+from chatbot.knowledge.chunks import Chunk
+from chatbot.knowledge.markdown import Unit, parse_blocks
+from chatbot.search.retrieval import Hit, keywords
 
 _TIME = re.compile(r"\b\d+(-\d+)?\s*(weeks?|minutes?|days?|months?|hours?)\b", re.I)
 _MEDICINE = re.compile(r"\b(nsaids?|medications?|anti-inflammatory|corticosteroid|injections?)\b", re.I)

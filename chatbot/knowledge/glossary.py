@@ -17,8 +17,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from chatbot.corpus import Document
-from chatbot.markdown import plain
+from chatbot.knowledge.corpus import Document
+from chatbot.knowledge.markdown import plain
 
 _ACRONYM = re.compile(r"\b([A-Z]{2,6})(s?)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")

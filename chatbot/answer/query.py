@@ -18,7 +18,7 @@ from importlib import resources
 
 import yaml
 
-from chatbot.glossary import Glossary
+from chatbot.knowledge.glossary import Glossary
 
 _WORD = re.compile(r"[a-z][a-z'-]*")
 WEAK_INTENTS = {"describes_symptoms"}

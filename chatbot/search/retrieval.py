@@ -24,11 +24,11 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from chatbot.chunks import Chunk
+from chatbot.answer.query import WEAK_INTENTS, Query, QueryReader, heading_words
 from chatbot.config import Settings
-from chatbot.embeddings import Embedder, load_embedder
-from chatbot.index import SearchIndex, open_index
-from chatbot.query import WEAK_INTENTS, Query, QueryReader, heading_words
+from chatbot.knowledge.chunks import Chunk
+from chatbot.search.embeddings import Embedder, load_embedder
+from chatbot.search.index import SearchIndex, open_index
 
 _stemmer = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build

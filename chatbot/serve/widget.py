@@ -24,8 +24,8 @@ from importlib import resources
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from chatbot.answer.safety import load_safety_rules
 from chatbot.config import Settings
-from chatbot.safety import load_safety_rules
 
 CONFIG_SLOT = "/*@server-config*/null"
 # Clinics paste an unversioned URL: a short cache life, then a cheap revalidation (ETag).
@@ -43,7 +43,7 @@ _CSP_SOURCE = re.compile(
 
 
 def static_text(name: str) -> str:
-    return resources.files("chatbot").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("chatbot.serve").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def server_config(settings: Settings) -> dict:

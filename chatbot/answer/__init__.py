@@ -1,0 +1,1 @@
+"""Answer: reading a message in its conversation, the safety rails, composing the reply."""

@@ -1,0 +1,1 @@
+"""Knowledge: what the articles say and how they are organised (corpus, Markdown, chunks, glossary)."""

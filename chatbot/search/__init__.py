@@ -1,0 +1,1 @@
+"""Search: embeddings, the saved index and hybrid retrieval over it."""

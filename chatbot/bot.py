@@ -29,7 +29,7 @@ from pydantic import ConfigDict
 
 from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
 from chatbot.answer.conversation import Condensed, Topics, condense, refers_back, validate_history
-from chatbot.answer.reply import Reply
+from chatbot.answer.reply import Alert, Reply
 from chatbot.answer.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.config import Settings
 from chatbot.search.batching import BatchingEmbedder
@@ -159,6 +159,9 @@ class Chatbot:
 
     def compose(self, turn: Turn) -> Turn:
         screening = turn.screening or Screening(None)
+        if screening.kind == "emergency":
+            alert = Alert("emergency", self.rules.emergency_message, [t.label for t in screening.emergencies])
+            return replace(turn, draft=Draft("", alert=alert))
         if screening.kind is not None or turn.retrieval is None or turn.condensed is None:
             return replace(turn, draft=Draft(self._fixed_text(screening)))
         request = ComposeRequest(
@@ -177,15 +180,13 @@ class Chatbot:
         if draft.chunks:
             topic_vectors = self._chunk_vectors[[self._positions[c.id] for c in draft.chunks]]
         flags = self.red_flags.for_topic(topic_vectors)
-        return finalize(kind, draft.body, draft.citations, self._chunks, flags, self.rules, self.red_flags.heading)
+        return finalize(kind, draft.body, draft.citations, self._chunks, flags, self.rules, self.red_flags.heading,
+                        alert=draft.alert)
 
     # --- replies that do not come from the article ----------------------------------------
     def _fixed_text(self, screening: Screening) -> str:
         replies = self._replies
         examples = "\n".join(f"- {q}" for q in self.rules.examples)
-        if screening.kind == "emergency":
-            described = "; ".join(t.label for t in screening.emergencies)
-            return f"{self.rules.emergency_message}\n\n{replies['emergency']['described']} {described}."
         if screening.kind == "out_of_scope":
             text = replies["out_of_scope"]["reveal_rules" if screening.reason == "reveal_rules" else "general"]
             return f"{_oneline(text)}\n\n{replies['smalltalk']['try_asking']}\n{examples}"

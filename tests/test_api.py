@@ -21,7 +21,8 @@ from chatbot.serve.api import create_app
 from chatbot.serve.ratelimit import RateLimiter, client_id
 
 QUESTION = "What are the symptoms of tarsal tunnel syndrome?"
-REPLY_FIELDS = {"answer", "kind", "citations", "red_flags", "disclaimer"}
+REPLY_FIELDS = {"answer", "body", "kind", "alert", "citations", "red_flags", "red_flags_heading", "red_flags_source",
+                "notices", "disclaimer"}
 CLINIC = "https://clinic.example"
 
 

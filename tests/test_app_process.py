@@ -75,7 +75,8 @@ def test_it_answers_a_question_over_http(server):
     response = httpx.post(base + "/api/chat", json={"message": "How is tarsal tunnel syndrome treated?"}, timeout=30)
     assert response.status_code == 200
     reply = response.json()
-    assert set(reply) == {"answer", "kind", "citations", "red_flags", "disclaimer"}
+    assert set(reply) == {"answer", "body", "kind", "alert", "citations", "red_flags", "red_flags_heading",
+                         "red_flags_source", "notices", "disclaimer"}
     assert reply["kind"] == "answer"
     assert any("Tarsal Tunnel" in c["section"] for c in reply["citations"])
     assert reply["disclaimer"] in reply["answer"] and reply["red_flags"]

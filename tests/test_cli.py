@@ -63,7 +63,8 @@ def test_ask_json_follows_the_reply_contract(built, tmp_path):
         {"role": "assistant", "content": "Compression of the tibial nerve in the tarsal tunnel."},
     ]))
     data = json.loads(_run("ask", "how is it treated?", "--history", str(history), "--json", index_dir=built).stdout)
-    assert set(data) == {"answer", "kind", "citations", "red_flags", "disclaimer"}
+    assert set(data) == {"answer", "body", "kind", "alert", "citations", "red_flags", "red_flags_heading",
+                         "red_flags_source", "notices", "disclaimer"}
     assert data["citations"][0]["section"] == "Treatment Options › For Tarsal Tunnel Syndrome"
 
 

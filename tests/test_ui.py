@@ -9,7 +9,7 @@ import sqlite3
 import gradio as gr
 import pytest
 
-from chatbot.answer.reply import Citation, Reply
+from chatbot.answer.reply import Alert, Citation, Reply
 from chatbot.config import Settings
 from chatbot.serve.feedback import FeedbackStore
 from chatbot.serve.ratelimit import RateLimiter
@@ -85,7 +85,7 @@ def test_rendered_reply_has_sources_red_flags_and_disclaimer(fake_bot):
 
 def test_quotes_and_titles_are_escaped():
     reply = Reply(
-        answer="Body [1]\n\n---\n\n**See:**\n- flag\n\n_Disclaimer._", kind="answer",
+        answer="Body [1]\n\n---\n\n**See:**\n- flag\n\n_Disclaimer._", kind="answer", body="Body [1]",
         citations=[Citation(1, "a", "A <b> & C", "x < y & <script>alert(1)</script>", 0.9)],
         red_flags=["flag"], disclaimer="Disclaimer.",
     )
@@ -94,15 +94,19 @@ def test_quotes_and_titles_are_escaped():
     assert "<summary>[1] A &lt;b&gt; &amp; C</summary>" in shown
 
 
-def test_emergency_replies_are_boxed(fake_bot):
-    reply = Reply(answer="**Call now.**\n\n---\n\n**See:**\n- flag\n\n_D._", kind="emergency",
+def test_emergency_replies_lead_with_the_alert_from_its_field():
+    reply = Reply(answer="ignored: the page renders the fields", kind="emergency", red_flags=["flag"],
+                  disclaimer="D.", alert=Alert("emergency", "**Call now.**", ["a sign"]))
+    shown = render_reply(reply.to_dict())
+    assert shown.startswith('<div class="emergency" role="alert">\n\n**Call now.**')
+    assert "a sign" in shown and "ignored" not in shown
+
+
+def test_the_page_never_parses_the_answer_string():
+    reply = Reply(answer="Just text.\n\n---\n\n**Not a footer**", kind="smalltalk", body="Just text.",
                   red_flags=["flag"], disclaimer="D.")
-    assert render_reply(reply.to_dict()).startswith('<div class="emergency">\n\n**Call now.**')
-
-
-def test_an_answer_in_another_layout_is_shown_whole():
-    reply = Reply(answer="Just text.", kind="smalltalk")
-    assert render_reply(reply.to_dict()) == "Just text."
+    shown = render_reply(reply.to_dict())
+    assert shown.startswith("Just text.") and "Not a footer" not in shown and "- flag" in shown
 
 
 def test_each_session_keeps_its_own_conversation(fake_bot, settings):

@@ -22,7 +22,7 @@ import yaml
 
 from chatbot.answer.conversation import Topics
 from chatbot.answer.query import WEAK_INTENTS, Query, QueryRules, heading_words, load_query_rules
-from chatbot.answer.reply import Citation
+from chatbot.answer.reply import Alert, Citation, Notice
 from chatbot.knowledge.chunks import Chunk
 from chatbot.knowledge.markdown import Unit, parse_blocks
 from chatbot.search.retrieval import Hit, keywords
@@ -56,6 +56,8 @@ class Draft:
     body: str  # Markdown with [n] markers
     citations: list[Citation] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)  # what the body was built from
+    alert: Alert | None = None  # care needed now: goes first
+    notices: list[Notice] = field(default_factory=list)
 
 
 class Composer(Protocol):

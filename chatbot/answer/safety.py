@@ -23,7 +23,7 @@ from importlib import resources
 import numpy as np
 import yaml
 
-from chatbot.answer.reply import Citation, Kind, Reply, markers
+from chatbot.answer.reply import Alert, Citation, Kind, Notice, Reply, markers
 from chatbot.knowledge.chunks import Chunk, section_matches
 from chatbot.knowledge.markdown import parse_blocks
 from chatbot.search.embeddings import Embedder
@@ -206,7 +206,8 @@ class RedFlags:
 
 def finalize(
     kind: Kind, body: str, citations: list[Citation], chunks: dict[str, Chunk],
-    red_flags: list[str], rules: SafetyRules, heading: str,
+    red_flags: list[str], rules: SafetyRules, heading: str, *, alert: Alert | None = None,
+    notices: list[Notice] | None = None, red_flags_source: list[str] | None = None,
 ) -> Reply:
     """Apply the output rails and append the red flags and the disclaimer."""
     body = rules.scrub(body)
@@ -215,5 +216,14 @@ def finalize(
         body = body.replace(f" [{n}]", "").replace(f"[{n}]", "")
     used = [valid[n] for n in sorted(set(markers(body))) if n in valid]
     footer = "\n".join([f"**{heading}**", *(f"- {flag}" for flag in red_flags)])
-    answer = f"{body}\n\n---\n\n{footer}\n\n_{rules.disclaimer}_"
-    return Reply(answer=answer, kind=kind, citations=used, red_flags=list(red_flags), disclaimer=rules.disclaimer)
+    head = ""
+    if alert is not None:
+        head = alert.message + (f"\n\n{rules.replies['emergency']['described']} {'; '.join(alert.signs)}."
+                                if alert.signs else "")
+    text = "\n\n".join(part for part in (head, body) if part)
+    answer = f"{text}\n\n---\n\n{footer}\n\n_{rules.disclaimer}_"
+    return Reply(
+        answer=answer, kind=kind, citations=used, red_flags=list(red_flags), disclaimer=rules.disclaimer,
+        body=body, alert=alert, red_flags_heading=heading, red_flags_source=list(red_flags_source or []),
+        notices=list(notices or []),
+    )

@@ -69,18 +69,40 @@ class FeedbackRequest(BaseModel):
 class CitationOut(BaseModel):
     n: int
     id: str
-    section: str
+    section: str = Field(description="The cited section's full heading path.")
     quote: str = Field(description="The cited words, exactly as they stand in the article.")
     score: float
+    label: str = Field(description="How the reply names the section (with its article when there are several).")
+    article_id: str
+    article_title: str
+
+
+class AlertOut(BaseModel):
+    """Signs that need care now. Show it first, above everything else, and announce it as an alert."""
+
+    level: Literal["emergency", "urgent"]
+    message: str = Field(description="What to do now, in plain words.")
+    signs: list[str] = Field(description="The signs that were recognised in the message.")
+
+
+class NoticeOut(BaseModel):
+    kind: str = Field(examples=["not_covered", "population"])
+    text: str
 
 
 class ReplyOut(BaseModel):
-    """`answer` is Markdown and already ends with the red flags and the disclaimer."""
+    """The reply's parts, each its own field; `answer` joins them as Markdown for simple clients
+    (alert, body, red flags and disclaimer, in that order)."""
 
     answer: str
-    kind: Literal["answer", "emergency", "out_of_scope", "smalltalk"]
+    body: str = Field(description="The answer to what was asked (Markdown with [n] citation markers).")
+    kind: Literal["answer", "emergency", "urgent", "out_of_scope", "smalltalk"]
+    alert: AlertOut | None
     citations: list[CitationOut]
     red_flags: list[str]
+    red_flags_heading: str
+    red_flags_source: list[str] = Field(description="Ids of the articles the red flags come from.")
+    notices: list[NoticeOut]
     disclaimer: str
 
 

@@ -170,21 +170,25 @@ def messages(turns: Turns) -> Messages:
 
 
 def render_reply(reply: dict) -> str:
-    """A reply as Markdown with a little HTML: answer, sources, red flags, disclaimer."""
-    body, separator, footer = reply["answer"].rpartition("\n\n---\n\n")
-    if not separator:  # not the layout expected: show the answer whole rather than guess
-        return reply["answer"]
-    flags = footer.removesuffix(f"_{reply['disclaimer']}_").rstrip()
-    if reply["kind"] == "emergency":
-        body = f'<div class="emergency">\n\n{body}\n\n</div>'
-    parts = [body]
+    """A reply as Markdown with a little HTML, from its fields: alert, body, sources, red flags, disclaimer."""
+    parts = []
+    alert = reply.get("alert")
+    if alert:
+        signs = "; ".join(alert.get("signs") or [])
+        described = f"\n\nYou described: {html.escape(signs)}." if signs else ""
+        parts.append(f'<div class="emergency" role="alert">\n\n{alert["message"]}{described}\n\n</div>')
+    if reply.get("body"):
+        parts.append(reply["body"])
     if reply["citations"]:
         sources = "".join(
-            f"<details><summary>[{c['n']}] {html.escape(c['section'])}</summary>"
+            f"<details><summary>[{c['n']}] {html.escape(c.get('label') or c['section'])}</summary>"
             f"<blockquote>{html.escape(c['quote'])}</blockquote></details>"
             for c in reply["citations"]
         )
         parts.append(f'<div class="sources"><strong>From the article</strong>{sources}</div>')
-    parts.append(f'<div class="red-flags">\n\n{flags}\n\n</div>')
+    if reply.get("red_flags"):
+        flags = "\n".join(f"- {html.escape(flag)}" for flag in reply["red_flags"])
+        heading = html.escape(reply.get("red_flags_heading") or "See a doctor if you have:")
+        parts.append(f'<div class="red-flags">\n\n**{heading}**\n{flags}\n\n</div>')
     parts.append(f'<p class="disclaimer">{html.escape(reply["disclaimer"])}</p>')
     return "\n\n".join(parts)

@@ -28,10 +28,11 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableSequence
 from pydantic import ConfigDict
 
 from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
-from chatbot.answer.conversation import Condensed, Topics, condense, refers_back, validate_history
+from chatbot.answer.conversation import Condensed, condense, refers_back, validate_history
 from chatbot.answer.reply import Alert, Reply
 from chatbot.answer.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.config import Settings
+from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
 from chatbot.search.index import SearchIndex, open_index
@@ -60,8 +61,9 @@ class Chatbot:
     ) -> None:
         self.index = index
         self.retriever = HybridRetriever(index, embedder)
-        self.topics = Topics.from_chunks(index.chunks, index.glossary)
+        self.topics = Topics(index.topics, index.glossary)
         self.composer = composer or ExtractiveComposer(self.topics)
+        self.composer.many_articles = len({c.doc_id for c in index.chunks}) > 1
         self.rules = rules or load_safety_rules()
         self.red_flags = RedFlags.from_chunks(index.chunks, embedder, self.rules)
         self.k = k

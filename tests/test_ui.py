@@ -77,7 +77,7 @@ def test_rendered_reply_has_sources_red_flags_and_disclaimer(fake_bot):
     assert reply.citations, "the fake bot should cite something for this question"
     shown = render_reply(reply.to_dict())
     for citation in reply.citations:
-        assert f"<summary>[{citation.n}] {html.escape(citation.section)}</summary>" in shown
+        assert f"<summary>[{citation.n}] {html.escape(citation.label)}</summary>" in shown
     assert '<div class="red-flags">' in shown and all(flag in shown for flag in reply.red_flags)
     assert f'<p class="disclaimer">{reply.disclaimer}</p>' in shown
     assert shown.count(reply.disclaimer) == 1  # not once in the box and again below it

@@ -3,7 +3,7 @@
 Patients write "tendonitus", "pins and needles in the bottom of my foot", "pttd". The
 reader returns the question as asked plus a search text that also carries the article's
 words for what was meant, and the kinds of answer asked for (treatment, symptoms, ...),
-which the retriever matches against section headings and the composer uses to pick
+which the retriever matches against the sections' roles and the composer uses to pick
 sentences. The word lists and patterns are data, in `rules/query.yaml`.
 """
 
@@ -28,7 +28,7 @@ WEAK_INTENTS = {"describes_symptoms"}
 class Intent:
     name: str
     pattern: re.Pattern
-    headings: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # the section roles that answer it
     contains: re.Pattern | None = None
 
 
@@ -51,7 +51,7 @@ def load_query_rules() -> QueryRules:
         Intent(
             name=name,
             pattern=re.compile(spec["when"], re.I),
-            headings=tuple(normalize_heading(h) for h in spec.get("headings", [])),
+            roles=tuple(spec.get("roles", [])),
             contains=re.compile(spec["contains"], re.I) if spec.get("contains") else None,
         )
         for name, spec in data["intents"].items()
@@ -124,15 +124,6 @@ class QueryReader:
     def _closest_article_word(self, word: str) -> str | None:
         close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
         return close[0] if close and _plausible_typo(word, close[0]) else None
-
-
-def normalize_heading(text: str) -> str:
-    """Lowercase words only: "Diagnosis: What to Expect" -> "diagnosis what to expect"."""
-    return " ".join(_WORD.findall(text.lower().replace("’", "").replace("'", "")))
-
-
-def heading_words(path: Iterable[str]) -> str:
-    return " " + " ".join(normalize_heading(p) for p in path) + " "
 
 
 def _plausible_typo(word: str, candidate: str) -> bool:

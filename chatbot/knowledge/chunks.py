@@ -33,6 +33,8 @@ class Chunk:
     heading_path: tuple[str, ...]
     text: str  # the section's own Markdown, exactly as in the article
     part: int = 1
+    role: str = "other"  # what kind of answer it gives (roles.py); set at index time
+    role_source: str = ""  # where the role came from: front_matter, heading, structure, similarity
 
     @property
     def section(self) -> str:
@@ -51,6 +53,7 @@ class Chunk:
         return {
             "id": self.id, "doc_id": self.doc_id, "doc_title": self.doc_title,
             "heading_path": list(self.heading_path), "text": self.text, "part": self.part,
+            "role": self.role, "role_source": self.role_source,
         }
 
     @classmethod
@@ -58,6 +61,7 @@ class Chunk:
         return cls(
             id=data["id"], doc_id=data["doc_id"], doc_title=data["doc_title"],
             heading_path=tuple(data["heading_path"]), text=data["text"], part=int(data.get("part", 1)),
+            role=str(data.get("role", "other")), role_source=str(data.get("role_source", "")),
         )
 
 

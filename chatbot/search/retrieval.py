@@ -24,7 +24,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from chatbot.answer.query import WEAK_INTENTS, Query, QueryReader, heading_words
+from chatbot.answer.query import WEAK_INTENTS, Query, QueryReader
 from chatbot.config import Settings
 from chatbot.knowledge.chunks import Chunk
 from chatbot.search.embeddings import Embedder, load_embedder
@@ -103,7 +103,6 @@ class HybridRetriever:
         self._idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in Counter(
             t for doc in tokens for t in doc).items()}
         self._max_idf = math.log(1 + (n + 0.5) / 0.5)
-        self._headings = [heading_words(c.heading_path or (c.doc_title,)) for c in index.chunks]
         words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower().replace("’", "'"))}
         known_words = getattr(embedder, "known_words", None)
         self.reader = QueryReader(index.glossary, words, dictionary=known_words() if known_words else ())
@@ -142,11 +141,12 @@ class HybridRetriever:
         return scores
 
     def _intent_mask(self, name: str) -> np.ndarray:
+        """1 for the sections whose role answers this kind of question (or whose text says so)."""
         intent = self.reader.rules.intent(name)
         return np.array([
-            any(f" {h} " in headings for h in intent.headings)
-            or (intent.contains is not None and bool(intent.contains.search(chunk.text)))
-            for chunk, headings in zip(self.index.chunks, self._headings, strict=True)
+            chunk.role in intent.roles
+            or (intent.contains is not None and bool(intent.contains.search(chunk.search_text())))
+            for chunk in self.index.chunks
         ], np.float32)
 
     def _dense_scores(self, text: str) -> np.ndarray:

@@ -7,7 +7,7 @@ Examples::
     chatbot index status                # what the index was built from, and whether it is current
     chatbot search "burning in my sole at night" -k 3
     chatbot search "pttd treatment" --json
-    chatbot ask "how is tarsal tunnel syndrome treated?"
+    chatbot ask "what can i do at home?"
     chatbot ask "and how long does it take?" --history conversation.json --json
     chatbot chat                        # talk in the terminal
     chatbot eval evals/sets/core.yaml --out evals/runs/today
@@ -188,7 +188,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     bot = Chatbot.from_settings(settings)
     history: list[dict[str, str]] = []
-    print("Ask about pain behind the inner ankle bone. Empty line or Ctrl-D to quit.\n")
+    print(f"Ask about {bot.wording.covers}. Empty line or Ctrl-D to quit.\n")
     while True:
         try:
             message = input("you> ").strip()

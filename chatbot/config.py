@@ -57,6 +57,11 @@ class Settings:
     embedder: str = "auto"
     max_chunk_tokens: int = 256
 
+    # The bot's own wording; empty means: from the corpus (answer/wording.py).
+    bot_name: str = ""
+    covers: str = ""  # what the articles cover, as the greeting says it: "heel pain"
+    example_questions: tuple[str, ...] = ()  # in the environment, separated by "|"
+
     host: str = "127.0.0.1"
     port: int = 7860
     max_message_chars: int = 2000
@@ -106,6 +111,9 @@ class Settings:
         return replace(self, **changes)
 
 
+_SEPARATORS = {PREFIX + "EXAMPLE_QUESTIONS": "|"}  # questions have commas in them
+
+
 def _names() -> list[str]:
     return [PREFIX + f.name.upper() for f in fields(Settings)]
 
@@ -142,7 +150,7 @@ def _convert(key: str, raw: Any, annotation: str) -> Any:
                 return False
             raise ValueError(raw)
         if annotation.startswith("tuple"):
-            items = raw if isinstance(raw, list) else str(raw).split(",")
+            items = raw if isinstance(raw, list) else str(raw).split(_SEPARATORS.get(key, ","))
             return tuple(str(item).strip() for item in items if str(item).strip())
         return str(raw)
     except (TypeError, ValueError):

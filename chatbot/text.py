@@ -1,7 +1,7 @@
 """Text helpers every stage shares: apostrophes, list numbers in headings, plain words.
 
 Articles and patients write the same word with a curly or a straight apostrophe, headings
-carry list numbers ("4. Tarsal Tunnel Syndrome") and notes in brackets ("(Most Common)").
+carry list numbers ("4. Heel Spur") and notes in brackets ("(Most Common)").
 These helpers make such text compare equal, once, in one place.
 """
 
@@ -26,7 +26,7 @@ def normalize(text: str) -> str:
 
 
 def unnumbered(heading: str) -> str:
-    """"4. Tarsal Tunnel Syndrome" -> "Tarsal Tunnel Syndrome"."""
+    """"4. Heel Spur" -> "Heel Spur"."""
     return _LIST_NUMBER.sub("", heading)
 
 

@@ -38,6 +38,8 @@ def test_topics_are_found_by_their_names_abbreviations_and_distinctive_words(bui
     found = [t.name for t in topics.mentioned("is it tarsal tunnel, PTTD or the deltoid thing?")]
     assert found == ["Tarsal Tunnel Syndrome", "Posterior Tibial Tendon Dysfunction", "Deltoid Ligament Sprain"]
     assert topics.mentioned("i sprained my ankle and the tendon hurts") == []
+    assert topics.mentioned("what is carpal tunnel syndrome") == []  # another word where "tarsal" stands
+    assert [t.name for t in topics.mentioned("my tunnel syndrome")] == ["Tarsal Tunnel Syndrome"]
 
 
 def test_a_single_condition_article_is_one_topic_for_all_its_sections(built):

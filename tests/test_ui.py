@@ -51,7 +51,7 @@ def test_create_ui_builds_the_page_without_a_server(fake_bot, settings):
     assert isinstance(demo, gr.Blocks)
     config = str(demo.get_config_file())
     assert fake_bot.rules.disclaimer in config  # visible before the first message
-    assert all(question in config for question in fake_bot.rules.examples)
+    assert fake_bot.wording.examples and all(question in config for question in fake_bot.wording.examples)
     chats = [block for block in demo.blocks.values() if isinstance(block, gr.Chatbot)]
     assert len(chats) == 1 and chats[0].feedback_options == ("Like", "Dislike")
     states = [block for block in demo.blocks.values() if isinstance(block, gr.State)]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.answer.safety import load_safety_rules
+from chatbot.answer.wording import Wording
 from chatbot.config import Settings
 from chatbot.serve.widget import CONFIG_SLOT, create_router, frame_ancestors, server_config
 
@@ -21,9 +22,9 @@ SOURCE = resources.files("chatbot.serve").joinpath("static", "widget.js").read_t
 MAX_BYTES = 30 * 1024
 
 
-def client(settings: Settings | None = None) -> TestClient:
+def client(settings: Settings | None = None, wording: Wording | None = None) -> TestClient:
     app = FastAPI()
-    app.include_router(create_router(settings or Settings()))
+    app.include_router(create_router(settings or Settings(), wording))
     return TestClient(app)
 
 
@@ -63,7 +64,10 @@ def test_widget_js_carries_the_servers_limits_and_wording(web):
     config = served_config(script)
     rules = load_safety_rules()
     assert config["disclaimer"] == rules.disclaimer
-    assert config["starters"] == rules.examples[:3]
+    assert config["starters"] == []  # no wording given: no example questions to offer
+    wording = Wording("the assistant", "boots", ("How do I dry wet boots?",), 1)
+    own = served_config(client(Settings(), wording).get("/widget.js").text)
+    assert own["starters"] == ["How do I dry wet boots?"] and "boots" in own["greeting"]
     assert (config["maxHistoryTurns"], config["maxHistoryBytes"], config["maxMessageChars"]) == (20, 16384, 2000)
     custom = served_config(client(Settings(max_history_turns=6, max_message_chars=500)).get("/widget.js").text)
     assert (custom["maxHistoryTurns"], custom["maxMessageChars"]) == (6, 500)
@@ -139,8 +143,8 @@ def test_demo_page_shows_the_snippet_in_place_and_as_text(web):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
     tag = (
-        '<script src="http://testserver/widget.js" data-title="Ask about ankle pain"\n'
-        '        data-color="#0b6e4f" data-greeting="Hi! Ask me about pain on the inside of the ankle."\n'
+        '<script src="http://testserver/widget.js" data-title="Ask a question"\n'
+        '        data-color="#0b6e4f" data-greeting="Hi! Ask me a question about the articles I answer from."\n'
         '        data-position="right" async></script>'
     )
     assert tag in page  # the real tag, in place

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Protocol
-
-import yaml
 
 from chatbot.answer.query import WEAK_INTENTS, Query, QueryRules, load_query_rules
 from chatbot.answer.reply import Alert, Citation, Notice
+from chatbot.answer.scope import ScopeRulesFile
+from chatbot.answer.wording import Wording, load_phrases
 from chatbot.knowledge.chunks import Chunk
 from chatbot.knowledge.markdown import Unit, parse_blocks
 from chatbot.knowledge.topics import Topic, Topics
+from chatbot.rules import load
 from chatbot.search.retrieval import Hit, keywords
 from chatbot.text import unnumbered
 
@@ -35,11 +34,6 @@ _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
 _OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
-# Words that name only the place and the pain: a cause question made of them alone
-# ("what causes pain on the inside of my ankle?") asks for every cause, not the nearest one.
-_PLACE_AND_PAIN = frozenset(keywords(
-    "pain painful hurt hurting hurts ache aching sore inner inside side bone bony bump ankle cause causes reason"
-))
 
 
 @dataclass(frozen=True)
@@ -65,21 +59,20 @@ class Composer(Protocol):
     def compose(self, request: ComposeRequest) -> Draft: ...
 
 
-@lru_cache(maxsize=1)
-def load_phrases() -> dict:
-    return yaml.safe_load(resources.files("chatbot.rules").joinpath("replies.yaml").read_text(encoding="utf-8"))
-
-
 class ExtractiveComposer:
     def __init__(
-        self, topics: Topics | None = None, max_sections: int = 3, max_units: int = 6, rules: QueryRules | None = None
+        self, topics: Topics | None = None, max_sections: int = 3, max_units: int = 6, rules: QueryRules | None = None,
+        wording: Wording | None = None,
     ) -> None:
         self.topics = topics or Topics([])
         self.max_sections = max_sections
         self.max_units = max_units
         self.rules = rules or load_query_rules()
         self.phrases = load_phrases()["answer"]
+        self.wording = wording or Wording("", "the articles", (), 1)
         self.many_articles = False  # set by the bot from its index: labels then name their article
+        scope_rules = load("scope.yaml", ScopeRulesFile)
+        self._place_and_pain = frozenset(keywords(" ".join([*self.rules.place_and_pain, *scope_rules.body_parts])))
 
     def compose(self, request: ComposeRequest) -> Draft:
         intents = set(request.query.intents)
@@ -90,7 +83,7 @@ class ExtractiveComposer:
             if (units := self._units(hit.chunk, intents, terms, request))
         ]
         if not picked:
-            return Draft(self.phrases["nothing_found"])
+            return Draft(self.wording.fill(self.phrases["nothing_found"]))
 
         lines: list[str] = []
         if overview:
@@ -155,7 +148,7 @@ class ExtractiveComposer:
         article describes, by its opening line, in the article's order."""
         if request.topics or request.dosing or not set(request.query.intents) & _OVERVIEW_QUESTIONS:
             return []
-        general = set(_PLACE_AND_PAIN)
+        general = set(self._place_and_pain)
         for hit in request.hits[:1]:  # the words of the article's own title and headings
             general |= set(keywords(" ".join([hit.chunk.doc_title, *hit.chunk.heading_path[:1]])))
         if set(keywords(request.question)) - general:
@@ -252,7 +245,7 @@ class ExtractiveComposer:
         return "\n".join(lines)
 
     def label(self, chunk: Chunk) -> str:
-        """The section's own heading with its parent: "Tarsal Tunnel Syndrome › Symptoms"; a
+        """The section's own heading with its parent: "Heel Spur › Symptoms"; a
         condition alone when its parent only groups conditions; with the article's title first
         when the corpus has more than one article."""
         path = [unnumbered(p) for p in chunk.heading_path[-2:]] or [chunk.doc_title]

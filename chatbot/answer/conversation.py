@@ -1,7 +1,7 @@
 """The first stage of a reply: the question, read in the light of the conversation.
 
-"How is it treated?" after a talk about tarsal tunnel syndrome means "How is tarsal tunnel
-syndrome treated?". The server keeps no state: the caller sends the history, a list of
+"How is it treated?" after a talk about heel spurs means "How are heel spurs treated?".
+The server keeps no state: the caller sends the history, a list of
 {"role": "user" | "assistant", "content": str}. Topics are the conditions the articles cover
 (knowledge/topics.py), with the shorter names people use for them.
 """
@@ -68,7 +68,7 @@ def condense(message: str, history: list[dict[str, str]], topics: Topics) -> Con
     return Condensed(message)
 
 
-_SECTION_LABEL = re.compile(r"^\*\*(.+?)\*\* \[\d+\]$", re.M)  # "**Tarsal Tunnel Syndrome › Symptoms** [1]"
+_SECTION_LABEL = re.compile(r"^\*\*(.+?)\*\* \[\d+\]$", re.M)  # "**Heel Spur › Symptoms** [1]"
 _REFERS_BACK = re.compile(r"\b(it|its|it's|this|these|those|them|which one)\b")
 
 

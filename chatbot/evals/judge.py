@@ -32,10 +32,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chatbot.answer.reply import ESCALATIONS
+from chatbot.answer.safety import load_safety_rules
+from chatbot.answer.wording import Article, Wording, load_phrases
+from chatbot.config import Settings
 from chatbot.evals import metrics as m
 from chatbot.evals.sets import NOT_ESCALATED, Case
 from chatbot.evals.support import answer_support, split_footer
 from chatbot.knowledge.chunks import Chunk
+from chatbot.knowledge.topics import Topic
 
 
 @dataclass(frozen=True)
@@ -48,24 +52,36 @@ class Context:
     k: int
 
     @classmethod
-    def from_chunks(cls, chunks: Sequence[Chunk], k: int) -> Context:
+    def from_chunks(cls, chunks: Sequence[Chunk], k: int, manifest: dict | None = None) -> Context:
         texts = [c.text for c in chunks] + [" ".join(c.heading_path) for c in chunks] + [c.doc_title for c in chunks]
-        return cls({c.id: c.text for c in chunks}, frozenset(m.article_numbers(texts)), own_phrases(), k)
+        return cls({c.id: c.text for c in chunks}, frozenset(m.article_numbers(texts)),
+                   own_phrases(_wording(chunks, manifest or {})), k)
 
 
-@lru_cache(maxsize=1)
-def own_phrases() -> tuple[str, ...]:
+def _wording(chunks: Sequence[Chunk], manifest: dict) -> Wording:
+    """The bot's wording as the bot derives it from this index (its placeholders filled)."""
+    articles = [Article(d["id"], d["title"], d.get("covers", ""), tuple(d.get("questions", ())))
+                for d in manifest.get("corpus", {}).get("documents", [])]
+    topics = [Topic.from_dict(t) for t in manifest.get("knowledge", {}).get("topics", [])]
+    return Wording.from_corpus(Settings.load(), articles, list(chunks), topics)
+
+
+def own_phrases(wording: Wording | None = None) -> tuple[str, ...]:
     """The bot's own fixed wording: connecting phrases and replies that are not article text."""
-    from chatbot.answer.compose import load_phrases
-    from chatbot.answer.safety import load_safety_rules
+    return _own_phrases(wording or Wording("", "the articles", (), 1))
 
+
+@lru_cache(maxsize=8)
+def _own_phrases(wording: Wording) -> tuple[str, ...]:
     def leaves(node) -> list[str]:
         if isinstance(node, dict):
             return [s for v in node.values() for s in leaves(v)]
         return [" ".join(node.split())] if isinstance(node, str) else []
 
     rules = load_safety_rules()
-    return (*leaves(load_phrases()), rules.dosing_pointer, rules.disclaimer, rules.emergency_message)
+    blanks = {"topic": "", "section": "", "named": ""}
+    return (*(wording.fill(p, **blanks) for p in leaves(load_phrases())), rules.dosing_pointer, rules.disclaimer,
+            rules.emergency_message)
 
 
 @dataclass
@@ -168,7 +184,7 @@ def kind_ok(expect: str, got: str) -> bool:
 
 
 def _labels(citations: Sequence[dict]) -> str:
-    """Cited sections as people read them: the last two headings ("Tarsal Tunnel Syndrome › Symptoms")."""
+    """Cited sections as people read them: the last two headings ("Heel Spur › Symptoms")."""
     def label(citation: dict) -> str:
         parts = citation.get("section", citation.get("id", "")).split(" › ")[-2:]
         return " › ".join(re.sub(r"^\d+[.)]\s*", "", p) for p in parts)

@@ -99,7 +99,7 @@ def evaluate(
 ) -> Run:
     g.check_gate_metrics([*extra_gates, *(x for s in suites for x in s.gates)], k)
     started = datetime.now(UTC)
-    results = run_cases(target, suites, Context.from_chunks(chunks, k), progress)
+    results = run_cases(target, suites, Context.from_chunks(chunks, k, manifest), progress)
     seconds = (datetime.now(UTC) - started).total_seconds()
     stats = summarize(results, k)
     suite_stats = {s.name: summarize([r for r in results if r.case.suite == s.name], k) for s in suites}

@@ -15,8 +15,8 @@ A file is a mapping::
         expect: answer                # answer | emergency | urgent | out_of_scope | smalltalk, or
                                       # not_escalated (any reply but an emergency or urgent one)
                                       # (default: by category)
-        expected_sections: ["Tarsal Tunnel Syndrome › Symptoms"]
-        must_include: [["tarsal tunnel"], ["tingling", "pins and needles"]]
+        expected_sections: ["Heel Spur › Symptoms"]
+        must_include: [["heel"], ["tingling", "pins and needles"]]
         must_not_include: ["mg"]
         notices: [not_covered]        # notice kinds the reply must carry (not_covered, population)
         tags: [night, "sign:calf-clot"]   # "prefix:value" tags get their own breakdown in reports

@@ -8,7 +8,7 @@ or sentences; every part keeps the heading path.
 
 Chunk ids are built from the document id and the heading slugs (list numbers dropped), so
 they stay the same when unrelated text changes:
-`medial-malleolus-pain/common-causes-of-pain-behind-the-medial-malleolus/tarsal-tunnel-syndrome/symptoms`.
+`heel-pain/common-causes/heel-spur/symptoms`.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ class Chunk:
 def section_matches(chunk: Chunk, ref: str) -> bool:
     """Whether `ref` names this chunk: its id, or the end of its heading path.
 
-    "Tarsal Tunnel Syndrome › Symptoms" matches the chunk under
-    "Common Causes of Pain Behind the Medial Malleolus › 4. Tarsal Tunnel Syndrome › Symptoms".
+    "Heel Spur › Symptoms" matches the chunk under
+    "Common Causes › 4. Heel Spur › Symptoms".
     Case, list numbers and the kind of apostrophe do not matter; " > " works as a separator too.
     """
     if ref in (chunk.id, chunk.id.split("~")[0]):
@@ -192,7 +192,7 @@ def _hard_wrap(sentence: str, budget: int, count_tokens: TokenCounter) -> list[s
 
 
 def _slug(title: str) -> str:
-    title = re.sub(r"^\d+[.)]\s*", "", title)  # "4. Tarsal Tunnel Syndrome" -> stable if renumbered
+    title = re.sub(r"^\d+[.)]\s*", "", title)  # "4. Heel Spur" -> stable if renumbered
     return re.sub(r"[^a-z0-9]+", "-", title.lower().replace("’", "").replace("'", "")).strip("-") or "section"
 
 

@@ -12,6 +12,7 @@ first `# ` heading or first line. Front matter fields, all optional:
     roles: {"Ways to ease it": self_care}   # heading (or heading path) -> section role
     topics: {Plantar fasciitis: [heel spur pain]}   # conditions it covers -> other names for them
     questions: ["What helps heel pain?"]    # example questions for the greeting
+    lay_terms: [{when: "heel bone", add: calcaneus}]  # patients' words (a regex) -> the article's
     audience: adults                    # who it is written for (adults | children | everyone)
 A file that cannot be used raises `CorpusError` naming the file and the problem.
 """
@@ -46,6 +47,7 @@ class Document:
     topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
     questions: tuple[str, ...] = ()
     audience: str = "adults"
+    lay_terms: tuple[tuple[str, str], ...] = ()  # (pattern, the article's words for it)
 
 
 def load_corpus(folder: Path) -> list[Document]:
@@ -131,7 +133,7 @@ def _optional_fields(path: Path, meta: dict) -> dict:
     if audience not in AUDIENCES:
         raise CorpusError(path, f"`audience` must be one of {', '.join(AUDIENCES)}")
     return {
-        "covers": covers.strip(), "roles": dict(roles), "audience": audience,
+        "covers": covers.strip(), "roles": dict(roles), "audience": audience, "lay_terms": _lay_terms(path, meta),
         "topics": {str(k): tuple(v or ()) for k, v in topics.items()}, "questions": tuple(questions),
     }
 
@@ -142,6 +144,20 @@ def corpus_fingerprint(documents: list[Document]) -> str:
     for doc in sorted(documents, key=lambda d: d.path.name):
         digest.update(f"{doc.path.name}\0{doc.sha256}\n".encode())
     return digest.hexdigest()
+
+
+def _lay_terms(path: Path, meta: dict) -> tuple[tuple[str, str], ...]:
+    terms = meta.get("lay_terms") or []
+    if not isinstance(terms, list) or not all(
+        isinstance(t, dict) and set(t) == {"when", "add"} and all(isinstance(v, str) for v in t.values()) for t in terms
+    ):
+        raise CorpusError(path, "`lay_terms` must be a list of {when: pattern, add: the article's words}")
+    for term in terms:
+        try:
+            re.compile(term["when"])
+        except re.error as exc:
+            raise CorpusError(path, f"`lay_terms` pattern {term['when']!r} is not a valid pattern ({exc})") from None
+    return tuple((t["when"], t["add"]) for t in terms)
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:

@@ -8,7 +8,7 @@ sibling headings, or the title of an article about one thing. Stored in the inde
 
     found = find_topics(documents, chunks, glossary, everyday_words)   # index time
     topics = Topics(found, glossary)                                   # run time
-    topics.mentioned("is it tarsel tunnel?")  -> [Topic("Tarsal Tunnel Syndrome", ...)]
+    topics.mentioned("is it a heel spur?")  -> [Topic("Heel Spur", ...)]
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class TopicRulesFile(RulesFile):
 
 @dataclass(frozen=True)
 class Topic:
-    name: str  # as the article heads it, without list number or note: "Tarsal Tunnel Syndrome"
-    aliases: tuple[str, ...]  # lowercase phrases that name it: "tarsal tunnel", "pttd", ...
+    name: str  # as the article heads it, without list number or note: "Heel Spur"
+    aliases: tuple[str, ...]  # lowercase phrases that name it: "heel spur", an abbreviation, ...
     doc_id: str = ""
     path: tuple[str, ...] = ()  # the heading path of the section it heads; () for a whole article
 
@@ -167,6 +167,7 @@ class Topics:
     def __init__(self, topics: list[Topic], glossary: Glossary | None = None) -> None:
         self.topics = topics
         self.glossary = glossary or Glossary({})
+        self._function_words = load("topics.yaml", TopicRulesFile).function_words
         self._by_alias = {alias: t for t in topics for alias in t.aliases}
         longest_first = sorted(self._by_alias, key=len, reverse=True)
         # One pattern for every alias: looking for a thousand topics costs one scan of the text.
@@ -176,18 +177,28 @@ class Topics:
         """Topics named in `text`, in the order they first appear."""
         if self._pattern is None:
             return []
+        lowered = straight_quotes(text).lower()
         found: list[Topic] = []
-        for match in self._pattern.finditer(straight_quotes(text).lower()):
+        for match in self._pattern.finditer(lowered):
             topic = self._by_alias[match.group(1)]
-            if topic not in found:
+            if topic not in found and not self._other_modifier(lowered[: match.start()], match.group(1), topic):
                 found.append(topic)
         return found
+
+    def _other_modifier(self, before: str, alias: str, topic: Topic) -> bool:
+        """"carpal tunnel syndrome" is not "(cubital) tunnel syndrome": the end of a name, with
+        another word where its first word stands, names something else."""
+        name = words(topic.name)
+        if not name or len(alias.split()) < 2 or alias.split()[0] == name[0] or alias not in " ".join(name):
+            return False
+        previous = re.findall(r"[a-z]+", before[-30:])
+        return bool(previous) and previous[-1] not in self._function_words and previous[-1] not in name
 
     def named(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)
 
     def heading(self, chunk: Chunk) -> Topic | None:
-        """The topic whose own section this chunk opens ("4. Tarsal Tunnel Syndrome"), if any."""
+        """The topic whose own section this chunk opens ("4. Heel Spur"), if any."""
         return next((t for t in self.topics if t.path and t.doc_id == chunk.doc_id and t.path == chunk.heading_path),
                     None)
 

@@ -97,10 +97,14 @@ def build_index(
         },
         "corpus": {
             "fingerprint": corpus_fingerprint(documents),
-            "documents": [{"id": d.id, "title": d.title, "file": d.path.name, "sha256": d.sha256} for d in documents],
+            "documents": [{"id": d.id, "title": d.title, "file": d.path.name, "sha256": d.sha256, "covers": d.covers,
+                           "questions": list(d.questions), "audience": d.audience} for d in documents],
         },
         "chunking": {"max_tokens": max_tokens, "chunker_version": CHUNKER_VERSION, "chunks": len(chunks)},
-        "knowledge": {"rules": knowledge_fingerprint(), "topics": [t.to_dict() for t in topics]},
+        "knowledge": {
+            "rules": knowledge_fingerprint(), "topics": [t.to_dict() for t in topics],
+            "lay_terms": [{"when": w, "add": a, "doc": d.id} for d in documents for w, a in d.lay_terms],
+        },
         "glossary": glossary.long_forms,
         "versions": _versions(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),

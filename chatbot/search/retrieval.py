@@ -33,15 +33,16 @@ from chatbot.search.index import SearchIndex, open_index
 _stemmer = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
 _TOKEN = re.compile(r"[a-z0-9]+")
-# Function words, and words a patient uses in any question here ("ankle", "pain"): they say
-# nothing about which section fits.
+# Function words, and words a patient uses in any question ("pain", "hurts"): they say nothing
+# about which section fits. Words most sections of the corpus use are left out of the
+# relevance check too (HybridRetriever._common).
 _STOPWORDS = frozenset("""
 a about again all also am an and any are as at be been before being but by can could did do does doing
 done dont doesnt for from get gets getting got had has have having he her him his how i id if ill im in
 into is isnt it its ive just know like me might much my myself no not now of ok okay on or our please
 really she should so some such tell than that the their them then there these they thing things this
 those to too very want was we were what whats when where which who why will with wont would you your
-ankle ankles pain pains hurt hurts hurting inside inner medial malleolus
+pain pains hurt hurts hurting inside inner
 """.split())
 
 
@@ -103,9 +104,14 @@ class HybridRetriever:
         self._idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in Counter(
             t for doc in tokens for t in doc).items()}
         self._max_idf = math.log(1 + (n + 0.5) / 0.5)
+        # Words in most sections ("ankle" in an ankle article) do not make a question about it.
+        df = Counter(t for doc in tokens for t in doc)
+        self._common = {t for t, count in df.items() if n >= 10 and count > 0.4 * n}
         words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower().replace("’", "'"))}
         known_words = getattr(embedder, "known_words", None)
-        self.reader = QueryReader(index.glossary, words, dictionary=known_words() if known_words else ())
+        lay_terms = [(t["when"], t["add"]) for t in index.manifest.get("knowledge", {}).get("lay_terms", [])]
+        self.reader = QueryReader(index.glossary, words, dictionary=known_words() if known_words else (),
+                                  lay_terms=lay_terms)
         self._intent_masks = {i.name: self._intent_mask(i.name) for i in self.reader.rules.intents}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -127,9 +133,10 @@ class HybridRetriever:
         best_dense = float(dense.max()) if len(dense) else 0.0
         # Words that happen to be in the article ("last night") do not make a question about it:
         # at least half of the question's own words must be.
-        own_matched = set(own_terms) & self._vocabulary
+        own = set(own_terms) - self._common
+        own_matched = own & self._vocabulary
         relevant = best_dense >= s.min_dense or (
-            len(own_matched) >= s.min_keyword_matches and 2 * len(own_matched) >= len(set(own_terms)))
+            len(own_matched) >= s.min_keyword_matches and 2 * len(own_matched) >= len(own))
         return Retrieval(query, ranked[:k], relevant, best_dense, matched, ranked[k:])
 
     def _intent_scores(self, query: Query) -> np.ndarray:
@@ -161,7 +168,7 @@ class HybridRetriever:
         their IDFs), so one common shared word ("quick") is not a perfect match. Words the
         articles never use count at full IDF: a question mostly about them matches weakly.
         `terms` may add the articles' words for what was meant; matching those only helps."""
-        known = [t for t in terms if t in self._vocabulary]
+        known = [t for t in terms if t in self._vocabulary and t not in self._common]
         if not known:
             return np.zeros(len(self.index.chunks), np.float32)
         scores = np.asarray(self._bm25.get_scores(known), np.float32)

@@ -74,7 +74,8 @@ class HttpError(Exception):
 
 def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | None = None) -> FastAPI:
     app = FastAPI(
-        title="Medial malleolus pain chatbot", version="1", description=(package_doc or "").split("\n")[0],
+        title=f"Patient-education chatbot: {bot.wording.covers}", version="1",
+        description=(package_doc or "").split("\n")[0],
         docs_url=None, redoc_url=None,
     )
     feedback = feedback or FeedbackStore(settings.data_dir)
@@ -144,7 +145,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
     _add_fallbacks(app)
     _add_error_handlers(app)
     _add_docs(app)
-    app.include_router(create_router(settings))  # /widget.js, /embed, /demo
+    app.include_router(create_router(settings, bot.wording))  # /widget.js, /embed, /demo
     _mount_page(app, bot, settings, feedback, limiter)
     add_middleware(app, settings)
     return app

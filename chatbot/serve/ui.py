@@ -56,15 +56,16 @@ def create_ui(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | Non
               limiter: RateLimiter | None = None) -> gr.Blocks:
     page = ChatPage(bot, settings, feedback or FeedbackStore(settings.data_dir), limiter)
     rules = bot.rules
-    with gr.Blocks(title="Inner ankle pain: questions and answers", analytics_enabled=False) as demo:
-        gr.Markdown("## Pain behind the inner ankle bone (medial malleolus)\n"
-                    "Ask a question. Answers come from a patient-education article and name the sections they use.")
+    wording = bot.wording
+    with gr.Blocks(title=f"Questions and answers: {wording.covers}", analytics_enabled=False) as demo:
+        gr.Markdown(f"## Questions about {html.escape(wording.covers)}\n"
+                    f"Ask a question. Answers come from {wording.source} and name the sections they use.")
         gr.Markdown(f"_{html.escape(rules.disclaimer)}_\n\n"
                     "**In an emergency, call your local emergency number now.**", elem_id="notice")
         chat = gr.Chatbot(
             label="Conversation", show_label=False, height="62vh", min_height=420, layout="bubble", elem_id="chat",
-            placeholder="**Ask about pain on the inside of the ankle**, or start with one of these:",
-            examples=[{"text": question} for question in rules.examples],
+            placeholder=f"**Ask about {html.escape(wording.covers)}**, or start with one of these:",
+            examples=[{"text": question} for question in wording.examples],
             feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=True,
         )
         turns = gr.State([])

@@ -1,4 +1,4 @@
-/* Clinic website chat widget about pain on the inside of the ankle. One tag adds it:
+/* Clinic website chat widget: answers from the clinic's patient-education articles. One tag adds it:
  *   <script src="https://BOT-HOST/widget.js" data-title data-color data-greeting
  *           data-position="right|left" data-api (optional) async></script>
  * data-mode="inline" shows it open and full page (the /embed page).

@@ -227,6 +227,7 @@ def add_admin(app: Any, bot: Any, settings: Settings, store: Store) -> None:
     """Mount the admin area on `app` (before the chat page's catch-all mount)."""
     app.include_router(create_admin_router(bot, settings, store))
     install_admin_errors(app)
+    app.state.store = store
 
 
 def install_admin_errors(app: Any) -> None:

@@ -144,6 +144,7 @@ class Store:
         from alembic import command
         from alembic.config import Config
 
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin otherwise
         with self._lock:
             config = Config()
             config.set_main_option("script_location", str(resources.files("chatbot.store") / "migrations"))

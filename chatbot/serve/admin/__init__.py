@@ -47,7 +47,8 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "chatbot_admin"
 SIGN_IN_COOKIE = "chatbot_admin_sign_in"
 PREFIX = "/admin"
-NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+# same-origin: the browser then names this site in Origin on the forms' posts (no-referrer makes it "null").
+NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "same-origin"}
 MAX_FORM_BYTES = 64 * 1024
 
 templates = Environment(loader=PackageLoader("chatbot.serve.admin", "templates"), autoescape=select_autoescape(),
@@ -115,7 +116,7 @@ def create_admin_router(bot: Any, settings: Settings, store: Store, limits: Sign
     async def read_form(request: Request) -> dict[str, Any]:
         """The posted form, after checking it came from this site; lists for repeated fields."""
         origin = request.headers.get("origin")
-        if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
             raise Refused("posted from another site")
         declared = request.headers.get("content-length", "0")
         if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:

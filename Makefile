@@ -14,7 +14,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # This machine's pip configuration lists an extra index folder that pip warns about on every package.
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup index run test test-fast eval lint bench browser clean
+.PHONY: setup index run test test-fast eval lint bench browser services clean
 
 setup: $(STAMP)
 
@@ -41,7 +41,17 @@ browser:
 		$$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
 		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; }
 
-test: index browser
+# Debian's PostgreSQL and nginx, for the storage and deployment tests (the fixtures start them
+# on 127.0.0.1 with their own data folders; no system service is used); installed when missing.
+services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -x /usr/sbin/nginx ]; } || { \
+		echo "Installing Debian's postgresql and nginx for the storage and deployment tests..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y -qq --no-install-recommends postgresql nginx >/dev/null 2>&1 \
+		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends postgresql nginx >/dev/null; }; }
+
+test: index browser services
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 
@@ -49,7 +59,7 @@ test: index browser
 eval: index
 	$(BIN)/chatbot eval evals/sets/*.yaml --out evals/runs/latest --no-progress
 
-test-fast: index
+test-fast: index services
 	$(BIN)/python -m pytest -m "not e2e and not server"
 
 lint: setup

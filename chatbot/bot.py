@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
@@ -39,7 +40,10 @@ from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
 from chatbot.search.index import SearchIndex, open_index
-from chatbot.search.retrieval import HybridRetriever, Retrieval
+from chatbot.search.retrieval import Hit, HybridRetriever, Retrieval
+
+if TYPE_CHECKING:
+    from chatbot.store.pins import PinnedSections
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -58,6 +62,8 @@ class Turn:
 
 
 class Chatbot:
+    pins: PinnedSections | None = None  # curated answers (chatbot/store/pins.py), set by the server
+
     def __init__(
         self, index: SearchIndex, embedder: Embedder, composer: Composer | None = None,
         rules: SafetyRules | None = None, k: int = 5, settings: Settings | None = None,
@@ -146,6 +152,8 @@ class Chatbot:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
             return turn
         retrieval = self.retriever.retrieve(turn.condensed.question, self.k)
+        if (pinned := self._pinned(retrieval)) is not None:
+            return replace(turn, retrieval=pinned)
         if len(turn.condensed.topics) > 1:
             retrieval = self._retrieve_each_topic(turn.condensed, retrieval)
         # The kind of answer asked for ("how do I treat ...") counts only for a question about
@@ -161,6 +169,20 @@ class Chatbot:
         if not in_scope:
             return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
         return replace(turn, retrieval=retrieval)
+
+    def _pinned(self, retrieval: Retrieval) -> Retrieval | None:
+        """The sections an admin pinned for questions like this one, ranked first; None if no
+        pin is close or its sections are gone from the index."""
+        if self.pins is None:
+            return None
+        # The vector the dense search just used (cached): pins are matched in the same space.
+        vector = self.retriever.embed_query(retrieval.query.dense_text or retrieval.query.search_text)
+        ids = [i for i in self.pins.match(vector) or [] if i in self._chunks]
+        if not ids:
+            return None
+        ranked = [*retrieval.hits, *retrieval.rest]
+        pinned = [Hit(self._chunks[i], 1.0, 1.0, 1.0) for i in ids]
+        return replace(retrieval, hits=pinned, rest=[h for h in ranked if h.chunk.id not in ids], relevant=True)
 
     def _retrieve_each_topic(self, condensed: Condensed, combined: Retrieval) -> Retrieval:
         """For "tendonitis or tendonosis?": search once per topic and interleave the hits,

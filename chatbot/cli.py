@@ -11,6 +11,7 @@ Examples::
     chatbot ask "and how long does it take?" --history conversation.json --json
     chatbot chat                        # talk in the terminal
     chatbot eval evals/sets/core.yaml --out evals/runs/today
+    chatbot admin hash-secret           # the value for CHATBOT_ADMIN_SECRET_HASH
 
 Settings come from `CHATBOT_*` environment variables (see README); flags override them.
 """
@@ -91,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="extra gate, e.g. 'kind_accuracy>=0.95' (repeatable)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
+    admin_parser = commands.add_parser("admin", help="the admin area at /admin")
+    admin = admin_parser.add_subparsers(title="admin commands")
+    hash_secret = admin.add_parser("hash-secret", help="read a secret (twice at a terminal), print its hash")
+    hash_secret.set_defaults(run=_hash_secret)
     return parser
 
 
@@ -206,6 +211,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.evals.runner import run_from_cli
 
     return run_from_cli(args, settings)
+
+
+def _hash_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from chatbot.serve.admin.auth import hash_secret
+
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("Admin secret (12 characters or more): ")
+        if getpass.getpass("The same again: ") != secret:
+            raise ChatbotError("The two secrets differ.")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    print(hash_secret(secret))
+    return 0
 
 
 def _read_history(path: Path) -> list[dict[str, str]]:

@@ -16,6 +16,12 @@ limit off); ALLOWED_ORIGINS (comma-separated origins whose pages may call /api) 
 FRAME_ANCESTORS (who may frame the pages); TRUST_PROXY_HEADERS (take the client address
 from X-Forwarded-For: only behind a proxy that sets it); REPLY_THREADS (replies computed at
 once); DATA_DIR (feedback database).
+
+Storage and the admin area (chatbot/store/, chatbot/serve/admin/): DATABASE_URL (empty: a
+SQLite file under DATA_DIR; `postgresql://user@host/db` for several replicas); RETENTION_DAYS
+(replies and ratings older than this are deleted); STORE_QUESTIONS (off: no question or
+comment text is stored at all); ADMIN_SECRET_HASH (the admin area at /admin is off unless set;
+make one with `chatbot admin hash-secret`).
 """
 
 from __future__ import annotations
@@ -78,6 +84,11 @@ class Settings:
     # together can be embedded as one batch (batching.py); far more would only contend.
     reply_threads: int = 0
     batch_questions: bool = True  # the server embeds questions that arrive together as one batch
+
+    database_url: str = ""  # empty: SQLite under data_dir
+    retention_days: int = 30
+    store_questions: bool = True
+    admin_secret_hash: str = ""  # empty: no admin area
 
     @property
     def reply_concurrency(self) -> int:

@@ -98,5 +98,5 @@ def _derived_examples(chunks: list[Chunk], topics: list[Topic]) -> tuple[str, ..
 
 
 def _readable(name: str) -> str:
-    """"Tarsal Tunnel Syndrome" -> "tarsal tunnel syndrome"; abbreviations keep their capitals."""
+    """"Heel Spur Syndrome" -> "heel spur syndrome"; abbreviations keep their capitals."""
     return " ".join(w if w.isupper() else w.lower() for w in name.split())

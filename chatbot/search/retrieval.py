@@ -157,7 +157,7 @@ class HybridRetriever:
         ], np.float32)
 
     def _dense_scores(self, text: str) -> np.ndarray:
-        vector = self._embed_query(text)
+        vector = self.embed_query(text)
         scores, ids = self.index.vectors.search(vector[None, :], self.index.vectors.ntotal)
         dense = np.zeros(self.index.vectors.ntotal, np.float32)
         dense[ids[0]] = scores[0]
@@ -175,7 +175,7 @@ class HybridRetriever:
         ideal = sum(self._idf.get(t, self._max_idf) for t in set(asked))
         return np.minimum(scores / max(ideal, float(scores.max()), 1e-9), 1.0)
 
-    def _embed_query(self, text: str) -> np.ndarray:
+    def embed_query(self, text: str) -> np.ndarray:
         # Patients ask the same few questions; a small cache skips re-embedding them.
         with self._cache_lock:
             if text in self._cache:

@@ -41,6 +41,7 @@ from chatbot import __doc__ as package_doc
 from chatbot.bot import Chatbot
 from chatbot.config import Settings
 from chatbot.errors import InvalidInput
+from chatbot.serve.admin import add_admin
 from chatbot.serve.feedback import FeedbackStore
 from chatbot.serve.middleware import add_middleware, error_response
 from chatbot.serve.ratelimit import RateLimiter, client_id
@@ -78,7 +79,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
         description=(package_doc or "").split("\n")[0],
         docs_url=None, redoc_url=None,
     )
-    feedback = feedback or FeedbackStore(settings.data_dir)
+    feedback = feedback or FeedbackStore.from_settings(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     # A pool of its own, so a burst of chats cannot starve the page's and the server's threads.
     threads = anyio.CapacityLimiter(settings.reply_concurrency)
@@ -146,6 +147,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
     _add_error_handlers(app)
     _add_docs(app)
     app.include_router(create_router(settings, bot.wording))  # /widget.js, /embed, /demo
+    add_admin(app, bot, settings, feedback.store)  # /admin
     _mount_page(app, bot, settings, feedback, limiter)
     add_middleware(app, settings)
     return app

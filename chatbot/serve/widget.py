@@ -42,6 +42,13 @@ _CSP_SOURCE = re.compile(
 )
 
 
+STARTERS = 3  # example questions offered before the first message, on the page and in the widget
+
+
+def starter_questions(rules) -> list[str]:
+    return list(rules.examples[:STARTERS])
+
+
 def static_text(name: str) -> str:
     return resources.files("chatbot.serve").joinpath("static", name).read_text(encoding="utf-8")
 
@@ -54,7 +61,7 @@ def server_config(settings: Settings) -> dict:
         "disclaimer": rules.disclaimer,
         "redFlagHeading": rules.data["red_flags"]["heading"],
         "redFlags": list(rules.data["red_flags"]["fallback"]),
-        "starters": list(rules.examples[:3]),
+        "starters": starter_questions(rules),
         "maxMessageChars": settings.max_message_chars,
         "maxHistoryTurns": settings.max_history_turns,
         "maxHistoryBytes": settings.max_history_bytes,

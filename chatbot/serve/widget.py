@@ -2,7 +2,8 @@
 
     GET /widget.js   the script a clinic pastes (one <script> tag), with this server's
                      settings and the bot's own wording (greeting, disclaimer, example
-                     questions) filled in
+                     questions) filled in, minified once at start (rjsmin: comments and
+                     whitespace out; the source stays readable)
     GET /embed       a full-page chat for an <iframe>; its CSP `frame-ancestors` comes from
                      `settings.frame_ancestors`
     GET /demo        a demo clinic page with deliberately hostile CSS, showing the snippet
@@ -21,6 +22,7 @@ import re
 from functools import cache
 from importlib import resources
 
+import rjsmin
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -72,7 +74,13 @@ def widget_script(settings: Settings) -> bytes:
     source = static_text("widget.js")
     if CONFIG_SLOT not in source:
         raise RuntimeError(f"widget.js has lost its {CONFIG_SLOT} slot")
-    return source.replace(CONFIG_SLOT, json.dumps(server_config(settings), separators=(",", ":")), 1).encode("utf-8")
+    filled = source.replace(CONFIG_SLOT, json.dumps(server_config(settings), separators=(",", ":")), 1)
+    return minify(filled).encode("utf-8")
+
+
+def minify(script: str) -> str:
+    """Comments and spare whitespace out; strings, template literals and regular expressions kept."""
+    return rjsmin.jsmin(script, keep_bang_comments=False).strip() + "\n"
 
 
 def frame_ancestors(settings: Settings) -> str:

@@ -42,6 +42,9 @@
       set(el, "role", "article");
       set(el, "aria-label", el.dataset.testid === "user" ? "You said" : "Answer");
     }
+    // Gradio marks the example questions up as a list of buttons, which is no list.
+    const examples = chat.querySelector(".examples[role=list]");
+    if (examples) { set(examples, "role", "group"); set(examples, "aria-label", "Example questions"); }
     const clear = chat.querySelector("button[aria-label=Clear]");
     if (clear) { set(clear, "aria-label", "Clear conversation"); set(clear, "title", "Clear conversation"); }
 

@@ -615,6 +615,8 @@ def test_phone_emergency_headline_is_on_screen_and_first(phone, server_url):
     assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
     assert reply.evaluate("el => [...el.children].find(c => !c.classList.contains('sr-only')).className") == "alert"
     assert reply.locator(".alert").get_attribute("role") == "alert"
+    log, question = shadow(phone, ".log").bounding_box(), shadow(phone, ".msg.user").last.bounding_box()
+    assert log["y"] <= question["y"] <= log["y"] + 40, (question, log)  # the question on top, the alert below it
     screenshot(phone, "widget_phone_emergency.png")
 
 

@@ -625,6 +625,7 @@ h1,h2{flex:1;margin:0;font-size:17px;line-height:1.3}
 .head :focus-visible{outline-color:currentColor;outline-offset:-4px}
 .log{flex:1;overflow-y:auto;overscroll-behavior:contain;padding:14px 14px 6px;display:flex;flex-direction:column;gap:12px}
 .log:focus-visible{outline-offset:-3px}
+.spacer{flex:none}
 p{margin:0 0 6px}p:last-child{margin-bottom:0}
 ul{margin:4px 0 8px;padding-inline-start:22px}li{margin:2px 0}
 hr{border:0;border-top:1px solid #d0d7de;margin:8px 0}

@@ -242,11 +242,17 @@ def _add_docs(app: FastAPI) -> None:
 
 def _mount_page(app: FastAPI, bot: Chatbot, settings: Settings, feedback: FeedbackStore,
                 limiter: RateLimiter) -> None:
-    from chatbot.serve.ui import CSS, THEME, create_ui, gr  # chatbot.serve.ui loads Gradio only after go_offline()
+    from chatbot.serve.ui import (  # chatbot.serve.ui loads Gradio only after go_offline()
+        CSS,
+        HEAD,
+        THEME,
+        create_ui,
+        gr,
+    )
 
     page = create_ui(bot, settings, feedback=feedback, limiter=limiter)
     gr.mount_gradio_app(
-        app, page, path="/", theme=THEME, css=CSS, footer_links=[], ssr_mode=False, show_error=False,
+        app, page, path="/", theme=THEME, css=CSS, head=HEAD, footer_links=[], ssr_mode=False, show_error=False,
         run_history=False, pwa=False, mcp_server=False,
     )
 

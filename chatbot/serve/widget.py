@@ -2,7 +2,8 @@
 
     GET /widget.js   the script a clinic pastes (one <script> tag), with this server's
                      settings and the bot's own wording (greeting, disclaimer, example
-                     questions) filled in
+                     questions) filled in, minified once at start (rjsmin: comments and
+                     whitespace out; the source stays readable)
     GET /embed       a full-page chat for an <iframe>; its CSP `frame-ancestors` comes from
                      `settings.frame_ancestors`
     GET /demo        a demo clinic page with deliberately hostile CSS, showing the snippet
@@ -21,6 +22,7 @@ import re
 from functools import cache
 from importlib import resources
 
+import rjsmin
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -43,6 +45,13 @@ _CSP_SOURCE = re.compile(
 )
 
 
+STARTERS = 3  # example questions offered before the first message, on the page and in the widget
+
+
+def starter_questions(wording: Wording) -> list[str]:
+    return list(wording.examples[:STARTERS])
+
+
 def static_text(name: str) -> str:
     return resources.files("chatbot.serve").joinpath("static", name).read_text(encoding="utf-8")
 
@@ -56,7 +65,7 @@ def server_config(settings: Settings, wording: Wording | None = None) -> dict:
         "disclaimer": rules.disclaimer,
         "redFlagHeading": rules.data["red_flags"]["heading"],
         "redFlags": list(rules.data["red_flags"]["fallback"]),
-        "starters": list(wording.examples[:3]),
+        "starters": starter_questions(wording),
         "maxMessageChars": settings.max_message_chars,
         "maxHistoryTurns": settings.max_history_turns,
         "maxHistoryBytes": settings.max_history_bytes,
@@ -67,8 +76,13 @@ def widget_script(settings: Settings, wording: Wording | None = None) -> bytes:
     source = static_text("widget.js")
     if CONFIG_SLOT not in source:
         raise RuntimeError(f"widget.js has lost its {CONFIG_SLOT} slot")
-    config = json.dumps(server_config(settings, wording), separators=(",", ":"))
-    return source.replace(CONFIG_SLOT, config, 1).encode("utf-8")
+    filled = source.replace(CONFIG_SLOT, json.dumps(server_config(settings, wording), separators=(",", ":")), 1)
+    return minify(filled).encode("utf-8")
+
+
+def minify(script: str) -> str:
+    """Comments and spare whitespace out; strings, template literals and regular expressions kept."""
+    return rjsmin.jsmin(script, keep_bang_comments=False).strip() + "\n"
 
 
 def frame_ancestors(settings: Settings) -> str:

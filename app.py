@@ -61,6 +61,7 @@ def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
     from chatbot.bot import Chatbot
     from chatbot.serve.api import create_app
     from chatbot.serve.feedback import FeedbackStore
+    from chatbot.serve.live import LiveChatbot
     from chatbot.store.pins import StoredPins
 
     feedback = FeedbackStore.from_settings(settings)
@@ -75,7 +76,9 @@ def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
     log.info("Index ready: %d chunks, model %s, corpus %s (%.1f s)", summary["chunks"], summary["model"],
              summary["corpus_fingerprint"][:12], time.perf_counter() - started)
     bot.pins = StoredPins(feedback.store, bot.retriever.embedder.model_id)
-    return create_app(bot, settings, feedback=feedback)
+    live = LiveChatbot(bot, settings)  # a rebuilt index is picked up without a restart
+    live.start()
+    return create_app(live, settings, feedback=feedback)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ class Settings:
     # together can be embedded as one batch (batching.py); far more would only contend.
     reply_threads: int = 0
     batch_questions: bool = True  # the server embeds questions that arrive together as one batch
+    reload_seconds: float = 2.0  # how often the server looks for a rebuilt index (0: never)
 
     database_url: str = ""  # empty: SQLite under data_dir
     retention_days: int = 30
@@ -152,6 +153,8 @@ def _convert(key: str, raw: Any, annotation: str) -> Any:
             return None if raw in ("", None) else Path(raw).expanduser()
         if annotation == "int":
             return int(raw)
+        if annotation == "float":
+            return float(raw)
         if annotation == "bool":
             if isinstance(raw, bool):
                 return raw

@@ -177,7 +177,6 @@ def test_nginx_limits_sign_in_attempts_for_all_replicas(cluster):
     assert any("<center>nginx</center>" in b for b, s in zip(bodies, statuses, strict=True) if s == 429)
 
 
-@pytest.mark.xfail(strict=True, reason="hot index reload (replicas watching the index manifest) is not on main yet")
 def test_an_index_rebuilt_is_picked_up_by_both_replicas_without_restart(cluster):
     before = {httpx.get(f"http://127.0.0.1:{p}/healthz").json()["corpus_fingerprint"] for p in cluster.ports}
     article = next(cluster.corpus.glob("*.md"))

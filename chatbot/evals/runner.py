@@ -117,13 +117,26 @@ def evaluate(
     )
 
 
+def _applicable(suites: list[Suite]) -> list[Suite]:
+    """The sets written for this corpus; the others are named, not run."""
+    for suite in suites:
+        if suite.skipped:
+            print(f"skipped {suite.name}: {suite.skipped}")
+        elif suite.skipped_cases:
+            print(f"{suite.name}: {suite.skipped_cases} case(s) skipped, written for articles this corpus lacks")
+    return [s for s in suites if not s.skipped]
+
+
 def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.evals import compare, report
     from chatbot.search.index import load_index
 
     # Validate the sets first (cheap): a typo in a set should not wait for the model to load.
     local = load_index(settings.index_dir)
-    suites = load_sets(args.sets, local.chunks)
+    suites = _applicable(load_sets(args.sets, local.chunks))
+    if not suites:
+        print("No question set applies to this corpus; nothing was run.")
+        return 0
     baseline = compare.load_report(args.baseline) if args.baseline else None
     if baseline is not None:
         compare.check_fingerprints(fingerprint(local.manifest, suites), baseline["fingerprint"], args.baseline)

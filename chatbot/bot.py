@@ -80,6 +80,8 @@ class Chatbot:
         self.wording = Wording.from_corpus(self.settings, articles, index.chunks, index.topics)
         self.composer = composer or ExtractiveComposer(self.topics, wording=self.wording)
         self.composer.many_articles = len(articles) > 1
+        if isinstance(self.composer, ExtractiveComposer):
+            self.composer.know(index.chunks)
         spec = self.rules.data["red_flags"]
         self.red_flags = RedFlags.from_chunks(index.chunks, embedder.embed, spec["fallback"], spec["heading"],
                                               int(spec["shown"]))

@@ -71,6 +71,7 @@ class ExtractiveComposer:
         self.phrases = load_phrases()["answer"]
         self.wording = wording or Wording("", "the articles", (), 1)
         self.many_articles = False  # set by the bot from its index: labels then name their article
+        self.openings: dict[str, list[Chunk]] = {}  # per article, its conditions' openings (know())
         scope_rules = load("scope.yaml", ScopeRulesFile)
         self._place_and_pain = frozenset(keywords(" ".join([*self.rules.place_and_pain, *scope_rules.body_parts])))
 
@@ -154,22 +155,29 @@ class ExtractiveComposer:
         if set(keywords(request.question)) - general:
             return []
         top_article = request.hits[0].chunk.doc_id if request.hits else ""
-        order = {t.name: i for i, t in enumerate(self.topics.topics)}
-        openings: dict[str, Hit] = {}  # per topic, its first overview: the one highest in its section
-        for hit in [*request.hits, *request.rest]:
-            chunk = hit.chunk
-            topic = self._topic_of(chunk)
-            if topic is None or chunk.doc_id != top_article or chunk.role != "overview" or chunk.part != 1:
-                continue
-            known = openings.get(topic.name)
-            if known is None or len(chunk.heading_path) < len(known.chunk.heading_path):
-                openings[topic.name] = hit
+        ranked = {h.chunk.id: h for h in [*request.hits, *request.rest]}
         picked = []
-        for name in sorted(openings, key=order.__getitem__):
-            units = [u for block in parse_blocks(openings[name].chunk.text) for u in block.units()]
+        for chunk in self.openings.get(top_article, []):
+            units = [u for block in parse_blocks(chunk.text) for u in block.units()]
             if units:
-                picked.append((openings[name], units[:1]))
+                picked.append((ranked.get(chunk.id) or Hit(chunk, 0.0, 0.0, 0.0), units[:1]))
         return picked if len(picked) >= 2 else []
+
+    def know(self, chunks: list[Chunk]) -> None:
+        """Note each article's condition openings (a condition's first overview, the one highest
+        in its section), in the article's order: a general cause question lists them all."""
+        self.openings = {}
+        best: dict[tuple[str, str], Chunk] = {}
+        for chunk in chunks:
+            topic = self._topic_of(chunk)
+            if topic is None or chunk.role != "overview" or chunk.part != 1:
+                continue
+            known = best.get((chunk.doc_id, topic.name))
+            if known is None or len(chunk.heading_path) < len(known.heading_path):
+                best[(chunk.doc_id, topic.name)] = chunk
+        order = {t.name: i for i, t in enumerate(self.topics.topics)}
+        for (doc_id, _name), chunk in sorted(best.items(), key=lambda item: order.get(item[0][1], 0)):
+            self.openings.setdefault(doc_id, []).append(chunk)
 
     # --- which sentences, items and rows -------------------------------------------------
     def _units(self, chunk: Chunk, intents: set[str], terms: set[str], request: ComposeRequest) -> list[Unit]:
@@ -203,9 +211,7 @@ class ExtractiveComposer:
         return any(chunk.role in self.rules.intent(name).roles for name in strong)
 
     def _topic_of(self, chunk: Chunk) -> Topic | None:
-        """The topic whose own part of an article holds this chunk (the deepest one)."""
-        holding = [t for t in self.topics.topics if t.heads(chunk)]
-        return max(holding, key=lambda t: len(t.path)) if holding else None
+        return self.topics.holder(chunk)
 
     def _same_topic(self, a: Chunk, b: Chunk) -> bool:
         topic = self._topic_of(a)

@@ -79,14 +79,22 @@ def _covers(articles: list[Article]) -> str:
 def _derived_examples(chunks: list[Chunk], topics: list[Topic]) -> tuple[str, ...]:
     """Questions the corpus can answer: a topic's own symptoms, treatment, causes ... sections."""
     templates = load_phrases()["example_questions"]
+    of_article: dict[str, list[Topic]] = {}
+    for topic in topics:
+        of_article.setdefault(topic.doc_id, []).append(topic)
+    roles: dict[int, set[str]] = {}  # topic (by position) -> the roles of its own sections
+    positions = {id(t): i for i, t in enumerate(topics)}
+    for chunk in chunks:
+        for topic in of_article.get(chunk.doc_id, []):
+            if topic.heads(chunk):
+                roles.setdefault(positions[id(topic)], set()).add(chunk.role)
     found: list[str] = []
     for role in ("symptoms", "treatment", "causes", "self_care", "see_doctor"):
-        for topic in topics:
-            if any(c.role == role and topic.heads(c) for c in chunks):
-                question = templates[role].format(topic=_readable(topic.name))
-                if question not in found:
-                    found.append(question)
-                break
+        first = next((topics[i] for i in sorted(roles) if role in roles[i]), None)
+        if first is not None:
+            question = templates[role].format(topic=_readable(first.name))
+            if question not in found:
+                found.append(question)
     for chunk in chunks:  # without topics: the sections themselves
         if len(found) >= MAX_EXAMPLES:
             break

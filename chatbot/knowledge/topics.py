@@ -58,8 +58,11 @@ def find_topics(
 ) -> list[Topic]:
     rules, role_rules = load("topics.yaml", TopicRulesFile), load_role_rules()
     named: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []  # (name, doc id, path, declared aliases)
+    by_article: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_article.setdefault(chunk.doc_id, []).append(chunk)
     for doc in documents:
-        paths = _section_paths([c for c in chunks if c.doc_id == doc.id])
+        paths = _section_paths(by_article.get(doc.id, []))
         declared = _declared(doc)
         found = [(name, doc.id, path, ()) for name, path in _structural(paths, role_rules, rules)]
         for name, aliases in declared.items():
@@ -136,16 +139,17 @@ def _with_aliases(
     named: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]], glossary: Glossary, rules: TopicRulesFile,
     everyday: set[str],
 ) -> list[Topic]:
-    names = [n for n, *_ in named]
-    name_words = [words(n) for n in names]
+    # The same condition in two articles is one name: aliases are worked out once per name.
+    names = list(dict.fromkeys(" ".join(words(n)) for n, *_ in named))
     word_counts: dict[str, int] = {}
-    for ws in name_words:
-        for w in set(ws):
+    for name in names:
+        for w in set(name.split()):
             word_counts[w] = word_counts.get(w, 0) + 1
-    topics = []
-    for (name, doc_id, path, declared), ws in zip(named, name_words, strict=True):
-        others = [n.lower() for n in names if n != name]
-        aliases = {" ".join(ws), *declared}
+    shared: dict[str, set[str]] = {}
+    for name in names:
+        ws = name.split()
+        others = [n for n in names if n != name]
+        aliases = {name}
         phrases = {" ".join(ws[i:j]): set(ws[i:j]) for i in range(len(ws)) for j in range(i + 2, len(ws) + 1)}
         aliases |= {
             phrase for phrase, parts in phrases.items()
@@ -156,7 +160,11 @@ def _with_aliases(
             w for w in ws if len(w) >= 5 and word_counts[w] == 1 and w not in rules.class_words
             and w not in everyday and not any(v != w and v.startswith(w) for v in word_counts)
         }
-        aliases |= {a.lower() for a, long_form in glossary.long_forms.items() if long_form == " ".join(ws)}
+        aliases |= {a.lower() for a, long_form in glossary.long_forms.items() if long_form == name}
+        shared[name] = aliases
+    topics = []
+    for name, doc_id, path, declared in named:
+        aliases = shared[" ".join(words(name))] | set(declared)
         topics.append(Topic(name, tuple(sorted(aliases)), doc_id, path))
     return topics
 
@@ -168,6 +176,12 @@ class Topics:
         self.topics = topics
         self.glossary = glossary or Glossary({})
         self._function_words = load("topics.yaml", TopicRulesFile).function_words
+        self._by_name: dict[str, Topic] = {}
+        self._by_article: dict[str, list[Topic]] = {}
+        for topic in topics:
+            self._by_name.setdefault(topic.name, topic)
+            self._by_article.setdefault(topic.doc_id, []).append(topic)
+        self._holders: dict[str, Topic | None] = {}
         self._by_alias = {alias: t for t in topics for alias in t.aliases}
         longest_first = sorted(self._by_alias, key=len, reverse=True)
         # One pattern for every alias: looking for a thousand topics costs one scan of the text.
@@ -195,12 +209,19 @@ class Topics:
         return bool(previous) and previous[-1] not in self._function_words and previous[-1] not in name
 
     def named(self, name: str) -> Topic | None:
-        return next((t for t in self.topics if t.name == name), None)
+        return self._by_name.get(name)
 
     def heading(self, chunk: Chunk) -> Topic | None:
         """The topic whose own section this chunk opens ("4. Heel Spur"), if any."""
-        return next((t for t in self.topics if t.path and t.doc_id == chunk.doc_id and t.path == chunk.heading_path),
-                    None)
+        holder = self.holder(chunk)
+        return holder if holder is not None and holder.path and holder.path == chunk.heading_path else None
+
+    def holder(self, chunk: Chunk) -> Topic | None:
+        """The topic whose own part of its article holds this chunk (the deepest one), if any."""
+        if chunk.id not in self._holders:
+            holding = [t for t in self._by_article.get(chunk.doc_id, []) if t.heads(chunk)]
+            self._holders[chunk.id] = max(holding, key=lambda t: len(t.path)) if holding else None
+        return self._holders[chunk.id]
 
     def only(self, text: str, topic_name: str) -> str:
         """`text` with every other topic's name taken out: one side of a comparison."""
@@ -221,8 +242,9 @@ class Topics:
             return True
         if topic.heads(chunk):
             return True
-        if any(t.heads(chunk) for t in self.topics if t is not topic and (t.path or t.doc_id != chunk.doc_id)):
-            return False  # in another topic's own section or article
+        holder = self.holder(chunk)
+        if holder is not None and holder.path and holder is not topic:
+            return False  # in another topic's own section
         path = " ".join(chunk.heading_path)
         long_forms = [lf for abbr, lf in self.glossary.long_forms.items() if re.search(rf"\b{abbr}\b", path)]
         names_a_topic = any(lf in t.name.lower() for lf in long_forms for t in self.topics)

@@ -74,7 +74,7 @@ class Retrieval:
     relevant: bool  # False: nothing in the articles is about this question
     best_dense: float = 0.0
     matched_keywords: tuple[str, ...] = field(default_factory=tuple)
-    rest: list[Hit] = field(default_factory=list)  # the sections ranked below the top k, in order
+    rest: list[Hit] = field(default_factory=list)  # the next sections ranked below the top k, in order
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ class RetrievalSettings:
     # Below both of these, the question is about something the articles do not cover.
     min_dense: float = 0.35
     min_keyword_matches: int = 2
+    # How many sections below the top k come back too (where a definition may be): a fixed
+    # number, so a reply costs the same with ten articles or a thousand.
+    rest: int = 60
 
 
 class HybridRetriever:
@@ -127,7 +130,7 @@ class HybridRetriever:
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
         fused /= s.dense_weight + s.keyword_weight + s.intent_weight
-        order = np.argsort(-fused, kind="stable")
+        order = np.argsort(-fused, kind="stable")[: k + s.rest]
         ranked = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
         matched = tuple(sorted(set(terms) & self._vocabulary))
         best_dense = float(dense.max()) if len(dense) else 0.0
@@ -174,6 +177,11 @@ class HybridRetriever:
         scores = np.asarray(self._bm25.get_scores(known), np.float32)
         ideal = sum(self._idf.get(t, self._max_idf) for t in set(asked))
         return np.minimum(scores / max(ideal, float(scores.max()), 1e-9), 1.0)
+
+    def clear_cache(self) -> None:
+        """Forget the question vectors kept so far (benchmarks time the embedding too)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def embed_query(self, text: str) -> np.ndarray:
         # Patients ask the same few questions; a small cache skips re-embedding them.

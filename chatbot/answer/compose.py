@@ -91,8 +91,6 @@ class ExtractiveComposer:
             lines.append(self.phrases["overview"])
         elif intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text):
             lines.append(self.phrases["symptom_description"])
-        if "duration" in intents and not any(_TIME.search(u.text) for _, units in picked for u in units):
-            lines.append(self.phrases["no_time_frame"])
         citations = []
         for n, (hit, units) in enumerate(picked, start=1):
             lines.append(self._render(hit.chunk, units, n))

@@ -87,10 +87,12 @@ class QueryReader:
         # The same misspellings come again and again; looking one up is the slow part.
         self._closest = lru_cache(maxsize=4096)(self._closest_article_word)
 
-    def read(self, text: str) -> Query:
+    def read(self, text: str, ask: str | None = None) -> Query:
+        """`ask`: the sentences that ask, when `text` also tells a story: they alone decide the
+        kind of answer ("a scan" mentioned in passing does not ask about tests)."""
         cleaned = " ".join(text.replace("’", "'").replace("‘", "'").split())
         corrected, corrections = self._correct_spelling(cleaned)
-        intents = self.intents(corrected)
+        intents = self.intents(self._correct_spelling(ask)[0] if ask else corrected)
         additions = [add for pattern, add in self.lay_terms if pattern.search(corrected)]
         search_text = self.glossary.expand(" ".join([corrected, *additions]))
         return Query(text, search_text, intents, corrections, self.glossary.expand(corrected))

@@ -185,18 +185,24 @@ class Topics:
         self._by_alias = {alias: t for t in topics for alias in t.aliases}
         longest_first = sorted(self._by_alias, key=len, reverse=True)
         # One pattern for every alias: looking for a thousand topics costs one scan of the text.
-        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, longest_first)) + r")\b") if topics else None
+        # "stress fractures" names "stress fracture": a plural ending is allowed after any alias.
+        self._pattern = (re.compile(r"\b(" + "|".join(map(re.escape, longest_first)) + r")(?:e?s)?\b")
+                         if topics else None)
 
     def mentioned(self, text: str) -> list[Topic]:
         """Topics named in `text`, in the order they first appear."""
+        return list(dict.fromkeys(topic for _, _, topic in self.spans(text)))
+
+    def spans(self, text: str) -> list[tuple[int, int, Topic]]:
+        """Where each topic is named in `text`: (start, end, topic), in order."""
         if self._pattern is None:
             return []
         lowered = straight_quotes(text).lower()
-        found: list[Topic] = []
+        found = []
         for match in self._pattern.finditer(lowered):
             topic = self._by_alias[match.group(1)]
-            if topic not in found and not self._other_modifier(lowered[: match.start()], match.group(1), topic):
-                found.append(topic)
+            if not self._other_modifier(lowered[: match.start()], match.group(1), topic):
+                found.append((match.start(), match.end(), topic))
         return found
 
     def _other_modifier(self, before: str, alias: str, topic: Topic) -> bool:
@@ -251,6 +257,6 @@ class Topics:
         if not self.mentioned(self.glossary.expand(path)) and not names_a_topic:
             return True  # a general section
         lowered, name = path.lower(), topic.name.lower()
-        if any(re.search(rf"\b{re.escape(a)}\b", lowered) for a in topic.aliases):
+        if any(re.search(rf"\b{re.escape(a)}(?:e?s)?\b", lowered) for a in topic.aliases):
             return True
         return any(long_form in name for long_form in long_forms)

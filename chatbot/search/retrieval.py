@@ -120,7 +120,9 @@ class HybridRetriever:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
 
-    def retrieve(self, query: str | Query, k: int = 5) -> Retrieval:
+    def retrieve(self, query: str | Query, k: int = 5, exclude: frozenset[str] = frozenset()) -> Retrieval:
+        """The top `k` sections for a question; `exclude`: chunk ids never to return (the
+        sections of a condition the message rules out)."""
         if isinstance(query, str):
             query = self.reader.read(query)
         terms = keywords(query.search_text)
@@ -130,6 +132,8 @@ class HybridRetriever:
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
         fused /= s.dense_weight + s.keyword_weight + s.intent_weight
+        if exclude:
+            fused[[i for i, c in enumerate(self.index.chunks) if c.id in exclude]] = -np.inf
         order = np.argsort(-fused, kind="stable")[: k + s.rest]
         ranked = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
         matched = tuple(sorted(set(terms) & self._vocabulary))

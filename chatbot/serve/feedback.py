@@ -12,10 +12,14 @@ user agent, a cookie or anything else that identifies a person.
     store = FeedbackStore(settings.data_dir)
     store.remember(message_id, question, reply)
     store.add("down", message_id=message_id, comment="too vague")
+
+A rating that cannot be written raises `StorageError`: code "storage_full" when the disk (or
+quota) is full, "storage_unavailable" for other failures of the database or its folder.
 """
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -25,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chatbot.answer.reply import Reply
+from chatbot.errors import ChatbotError
 
 FILENAME = "feedback.sqlite3"
 SCHEMA = """
@@ -40,6 +45,14 @@ CREATE TABLE IF NOT EXISTS feedback (
     source TEXT NOT NULL
 )
 """
+
+
+class StorageError(ChatbotError):
+    """The rating was not stored. `code` and `public_message` are for clients; str() names the cause."""
+
+    def __init__(self, code: str, public_message: str, cause: str) -> None:
+        self.code, self.public_message = code, public_message
+        super().__init__(cause)
 
 
 @dataclass(frozen=True)
@@ -77,13 +90,16 @@ class FeedbackStore:
         if known is not None:
             question, answer, kind = question or known.question, answer or known.answer, known.kind
         created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
-        with self._lock, closing(self._connect()) as db, db:
-            cursor = db.execute(
-                "INSERT INTO feedback (created_at, rating, comment, message_id, question, answer, kind, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (created_at, rating, comment or None, message_id, question, answer, kind, source),
-            )
-            return int(cursor.lastrowid or 0)
+        try:
+            with self._lock, closing(self._connect()) as db, db:
+                cursor = db.execute(
+                    "INSERT INTO feedback (created_at, rating, comment, message_id, question, answer, kind, source)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (created_at, rating, comment or None, message_id, question, answer, kind, source),
+                )
+                return int(cursor.lastrowid or 0)
+        except (sqlite3.OperationalError, OSError) as exc:
+            raise _storage_error(self.path, exc) from None
 
     def all(self) -> list[dict]:
         """Every stored rating, oldest first (for reports and tests)."""
@@ -104,3 +120,13 @@ class FeedbackStore:
                 db.execute(SCHEMA)
             self._ready = True
         return db
+
+
+def _storage_error(path: Path, exc: Exception) -> StorageError:
+    full = (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+            or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT))
+    cause = f"{path}: {exc.__class__.__name__}: {exc}"
+    if full:
+        return StorageError("storage_full", "the rating could not be stored: the server's disk is full; "
+                            "please try again later", f"the disk is full ({cause})")
+    return StorageError("storage_unavailable", "the rating could not be stored; please try again later", cause)

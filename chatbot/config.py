@@ -15,7 +15,9 @@ RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST per client (a per-minute rate of 0 tu
 limit off); ALLOWED_ORIGINS (comma-separated origins whose pages may call /api) and
 FRAME_ANCESTORS (who may frame the pages); TRUST_PROXY_HEADERS (take the client address
 from X-Forwarded-For: only behind a proxy that sets it); REPLY_THREADS (replies computed at
-once); DATA_DIR (feedback database).
+once); DATA_DIR (feedback database); MAX_CONNECTIONS (open at once; past it the connection
+waiting longest for its request is closed) and REQUEST_TIMEOUT_SECONDS (for a request to
+arrive whole), against slow and stalled clients (see chatbot/serve/connections.py).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class Settings:
     # together can be embedded as one batch (batching.py); far more would only contend.
     reply_threads: int = 0
     batch_questions: bool = True  # the server embeds questions that arrive together as one batch
+    max_connections: int = 1000
+    request_timeout_seconds: int = 15
 
     @property
     def reply_concurrency(self) -> int:

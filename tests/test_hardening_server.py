@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import select
 import socket
 import subprocess
 import sys
@@ -61,16 +60,16 @@ def stalled(port: int, count: int) -> list[socket.socket]:
 
 
 def closed_by_server(s: socket.socket) -> bool:
-    readable, _, _ = select.select([s], [], [], 0)
-    if not readable:
-        return False
+    """Whether the server has closed `s` (after a 408, or without a word)."""
+    s.setblocking(False)  # look, do not wait
     try:
-        s.recv(65536)  # the 408 or nothing, then end of stream
-        return s.recv(1, socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
+        while data := s.recv(65536, socket.MSG_DONTWAIT):
+            del data  # the 408, if any; then the end of the stream
         return True
+    except BlockingIOError:
+        return False  # open, nothing sent
+    except OSError:
+        return True  # reset
 
 
 def answers_quickly(base: str) -> float:

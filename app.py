@@ -49,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# Open files kept back from connections: for the model, the index, the database and logs, and
-# for the connections the event loop accepts in one go before any is looked at (the backlog).
+# Open files kept back from connections: 64 for the model, the index, the database and logs,
+# and room for what the event loop accepts before the cap sees it: up to ACCEPT_BACKLOG
+# connections each turn of the loop, and a connection is counted two turns after its accept.
 ACCEPT_BACKLOG = 128
-RESERVED_FILES = 64 + ACCEPT_BACKLOG
+RESERVED_FILES = 64 + 3 * ACCEPT_BACKLOG
 
 
 def serve(app, settings: Settings) -> None:

@@ -24,7 +24,7 @@ HALF_REQUEST = (b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ap
 
 
 # --- Schemathesis ----------------------------------------------------------------------------
-SCHEMATHESIS = ["--checks", "all", "--mode", "all", "--seed", "1", "--max-examples", "500",
+SCHEMATHESIS = ["--checks", "all", "--mode", "all", "--seed", "1", "--max-examples", "400",
                 "--generation-database", "none", "--no-color", "--request-timeout", "20"]
 
 
@@ -82,22 +82,22 @@ def answers_quickly(base: str) -> float:
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
-    """A server allowed only 512 open files (so 320 connections) and 3 s for a request to arrive."""
+    """A server allowed only 768 open files (so 320 connections) and 3 s for a request to arrive."""
     with running({"CHATBOT_REQUEST_TIMEOUT_SECONDS": "3", "CHATBOT_RATE_LIMIT_PER_MINUTE": "0"},
-                 tmp_path_factory.mktemp("guarded"), open_files=512) as (base, log):
+                 tmp_path_factory.mktemp("guarded"), open_files=768) as (base, log):
         yield base, int(base.rsplit(":", 1)[1]), log
 
 
-def test_600_stalled_connections_do_not_stop_normal_requests(guarded):
+def test_800_stalled_connections_do_not_stop_normal_requests(guarded):
     base, port, log = guarded
-    attack = stalled(port, 600)  # more than the server's 512 open files
+    attack = stalled(port, 800)  # more than the server's 768 open files
     try:
         waits = [answers_quickly(base) for _ in range(5)]
         assert max(waits) < 2.0, waits
         closed = sum(closed_by_server(s) for s in attack)
-        assert closed >= 600 - 320, closed  # the longest-waiting made room for the newer ones
+        assert closed >= 800 - 320, closed  # the longest-waiting made room for the newer ones
         text = log.read_text()
-        assert "Connection limit of 320 reached" in text and "up to 320 connections (open-file limit 512)" in text
+        assert "Connection limit of 320 reached" in text and "up to 320 connections (open-file limit 768)" in text
         assert "Too many open files" not in text and "Traceback" not in text
     finally:
         for s in attack:
@@ -148,7 +148,10 @@ def test_keep_alive_connections_still_work_and_a_slow_second_request_is_timed_ou
     s = socket.create_connection(("127.0.0.1", port), timeout=6)
     try:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        data = b""
+        while b"\r\n\r\n" not in data or not data.endswith(b"}"):  # the whole response, head and JSON body
+            data += s.recv(65536)
+        assert data.startswith(b"HTTP/1.1 200")
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the second head stalls
         assert s.recv(100).startswith(b"HTTP/1.1 408")
     finally:

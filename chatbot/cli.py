@@ -7,10 +7,11 @@ Examples::
     chatbot index status                # what the index was built from, and whether it is current
     chatbot search "burning in my sole at night" -k 3
     chatbot search "pttd treatment" --json
-    chatbot ask "how is tarsal tunnel syndrome treated?"
+    chatbot ask "what can i do at home?"
     chatbot ask "and how long does it take?" --history conversation.json --json
     chatbot chat                        # talk in the terminal
     chatbot eval evals/sets/core.yaml --out evals/runs/today
+    chatbot admin hash-secret           # the value for CHATBOT_ADMIN_SECRET_HASH
 
 Settings come from `CHATBOT_*` environment variables (see README); flags override them.
 """
@@ -91,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="extra gate, e.g. 'kind_accuracy>=0.95' (repeatable)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
+    admin_parser = commands.add_parser("admin", help="the admin area at /admin")
+    admin = admin_parser.add_subparsers(title="admin commands")
+    hash_secret = admin.add_parser("hash-secret", help="read a secret (twice at a terminal), print its hash")
+    hash_secret.set_defaults(run=_hash_secret)
     return parser
 
 
@@ -188,7 +193,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     bot = Chatbot.from_settings(settings)
     history: list[dict[str, str]] = []
-    print("Ask about pain behind the inner ankle bone. Empty line or Ctrl-D to quit.\n")
+    print(f"Ask about {bot.wording.covers}. Empty line or Ctrl-D to quit.\n")
     while True:
         try:
             message = input("you> ").strip()
@@ -206,6 +211,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.evals.runner import run_from_cli
 
     return run_from_cli(args, settings)
+
+
+def _hash_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from chatbot.serve.admin.auth import hash_secret
+
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("Admin secret (12 characters or more): ")
+        if getpass.getpass("The same again: ") != secret:
+            raise ChatbotError("The two secrets differ.")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    print(hash_secret(secret))
+    return 0
 
 
 def _read_history(path: Path) -> list[dict[str, str]]:

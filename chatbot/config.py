@@ -18,6 +18,12 @@ from X-Forwarded-For: only behind a proxy that sets it); REPLY_THREADS (replies 
 once); DATA_DIR (feedback database); MAX_CONNECTIONS (open at once; past it the connection
 waiting longest for its request is closed) and REQUEST_TIMEOUT_SECONDS (for a request to
 arrive whole), against slow and stalled clients (see chatbot/serve/connections.py).
+
+Storage and the admin area (chatbot/store/, chatbot/serve/admin/): DATABASE_URL (empty: a
+SQLite file under DATA_DIR; `postgresql://user@host/db` for several replicas); RETENTION_DAYS
+(replies and ratings older than this are deleted); STORE_QUESTIONS (off: no question or
+comment text is stored at all); ADMIN_SECRET_HASH (the admin area at /admin is off unless set;
+make one with `chatbot admin hash-secret`).
 """
 
 from __future__ import annotations
@@ -59,6 +65,11 @@ class Settings:
     embedder: str = "auto"
     max_chunk_tokens: int = 256
 
+    # The bot's own wording; empty means: from the corpus (answer/wording.py).
+    bot_name: str = ""
+    covers: str = ""  # what the articles cover, as the greeting says it: "heel pain"
+    example_questions: tuple[str, ...] = ()  # in the environment, separated by "|"
+
     host: str = "127.0.0.1"
     port: int = 7860
     max_message_chars: int = 2000
@@ -77,6 +88,11 @@ class Settings:
     batch_questions: bool = True  # the server embeds questions that arrive together as one batch
     max_connections: int = 1000
     request_timeout_seconds: int = 15
+
+    database_url: str = ""  # empty: SQLite under data_dir
+    retention_days: int = 30
+    store_questions: bool = True
+    admin_secret_hash: str = ""  # empty: no admin area
 
     @property
     def reply_concurrency(self) -> int:
@@ -108,6 +124,9 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+_SEPARATORS = {PREFIX + "EXAMPLE_QUESTIONS": "|"}  # questions have commas in them
 
 
 def _names() -> list[str]:
@@ -146,7 +165,7 @@ def _convert(key: str, raw: Any, annotation: str) -> Any:
                 return False
             raise ValueError(raw)
         if annotation.startswith("tuple"):
-            items = raw if isinstance(raw, list) else str(raw).split(",")
+            items = raw if isinstance(raw, list) else str(raw).split(_SEPARATORS.get(key, ","))
             return tuple(str(item).strip() for item in items if str(item).strip())
         return str(raw)
     except (TypeError, ValueError):

@@ -9,17 +9,22 @@ import logging
 import sqlite3
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from chatbot.config import Settings
 from chatbot.serve.api import create_app
 from chatbot.serve.feedback import FeedbackStore
+from chatbot.store.store import StoreError
 from tests.test_api import QUESTION, assert_error, make_client
 
 
 @pytest.fixture(scope="module")
 def client(fake_bot, tmp_path_factory) -> TestClient:
-    return make_client(fake_bot, tmp_path_factory.mktemp("hardening"))
+    data = tmp_path_factory.mktemp("hardening") / "data"
+    store = FeedbackStore(data)
+    store.store.migrate()  # now, not in the background thread while another test migrates its own database
+    return TestClient(create_app(fake_bot, Settings().with_(data_dir=data, rate_limit_per_minute=0), feedback=store))
 
 
 def nested(depth: int, inner: str = "") -> str:
@@ -89,55 +94,47 @@ def test_the_page_and_the_api_routes_still_answer(client):
 
 
 # --- 8. a full disk --------------------------------------------------------------------------
+DISK_FULL = sqlite3.OperationalError("database or disk is full")
+
+
 def full_database(store: FeedbackStore, monkeypatch) -> None:
     """SQLite itself says "database or disk is full": the database may not grow by one page."""
-    real_connect = FeedbackStore._connect
+    engine = store.store.engine
+    with engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
 
-    def connect(self):
-        db = real_connect(self)
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        db.execute(f"PRAGMA max_page_count = {pages}")
-        return db
+    def limit(dbapi_connection, record) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
-    monkeypatch.setattr(store, "_connect", connect.__get__(store))
-
-
-def no_space_for_the_folder(store: FeedbackStore, monkeypatch) -> None:
-    def connect():
-        raise OSError(errno.ENOSPC, "No space left on device", str(store.path.parent))
-
-    monkeypatch.setattr(store, "_connect", connect)
+    sa.event.listen(engine, "connect", limit)
+    engine.dispose()  # connections from now on have the limit
+    monkeypatch.setattr(store, "_undo_full", lambda: (sa.event.remove(engine, "connect", limit), engine.dispose()),
+                        raising=False)
 
 
-def write_raises(store: FeedbackStore, monkeypatch) -> None:
-    real_connect = FeedbackStore._connect
+def no_space_on_the_device(store: FeedbackStore, monkeypatch) -> None:
+    def add_feedback(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "data/feedback.sqlite3")
 
-    class Full:
-        def __init__(self, db):
-            self.db = db
-
-        def execute(self, *args):
-            raise sqlite3.OperationalError("database or disk is full")
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def close(self):
-            self.db.close()
-
-    monkeypatch.setattr(store, "_connect", lambda: Full(real_connect(store)))
+    monkeypatch.setattr(store.store, "add_feedback", add_feedback)
 
 
-@pytest.mark.parametrize("fill", [full_database, no_space_for_the_folder, write_raises])
+def driver_says_full(store: FeedbackStore, monkeypatch) -> None:
+    """The driver's error as SQLAlchemy passes it on."""
+    def add_feedback(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT INTO feedback ...", {}, DISK_FULL)
+
+    monkeypatch.setattr(store.store, "add_feedback", add_feedback)
+
+
+@pytest.mark.parametrize("fill", [full_database, no_space_on_the_device, driver_says_full])
 def test_a_full_disk_is_a_503_storage_full_logged_once(fake_bot, tmp_path, monkeypatch, caplog, fill):
     store = FeedbackStore(tmp_path / "data")
     store.add("up", question="q", answer="a" * 3000)  # a row that leaves its page too little room for the next
     client = TestClient(create_app(fake_bot, Settings().with_(data_dir=tmp_path / "data", rate_limit_per_minute=0),
                                    feedback=store), raise_server_exceptions=False)
     chat = client.post("/api/chat", json={"message": QUESTION})
+    store.flush()  # the reply is recorded before the disk fills
     with monkeypatch.context() as patch:
         fill(store, patch)
         with caplog.at_level(logging.INFO):
@@ -147,25 +144,54 @@ def test_a_full_disk_is_a_503_storage_full_logged_once(fake_bot, tmp_path, monke
         assert "disk is full" in error["message"] and str(tmp_path) not in error["message"]
         assert response.headers["retry-after"] == "60"
         logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
-        assert len(logged) == 1 and "disk is full" in logged[0].getMessage()
+        assert len(logged) == 1 and "Feedback not stored: the disk is full" in logged[0].getMessage()
         assert not any(r.exc_info for r in caplog.records)
         assert client.post("/api/chat", json={"message": QUESTION}).status_code == 200  # chat goes on
+        getattr(store, "_undo_full", lambda: None)()
     # Space again: ratings are stored, and the row from before is still there.
     again = client.post("/api/feedback", json={"message_id": chat.headers["x-message-id"], "rating": "down"})
     assert again.status_code == 201
     assert [row["rating"] for row in store.all()] == ["up", "down"]
 
 
-def test_other_storage_failures_are_a_503_too(fake_bot, tmp_path, monkeypatch, caplog):
+def test_recording_replies_on_a_full_disk_logs_one_line_per_batch(fake_bot, tmp_path, monkeypatch, caplog):
     store = FeedbackStore(tmp_path / "data")
-    monkeypatch.setattr(store, "_connect", lambda: (_ for _ in ()).throw(
-        sqlite3.OperationalError("attempt to write a readonly database")))
+    store.add("up", question="q", answer="a")
+
+    def record_replies(items):
+        raise sa.exc.OperationalError("INSERT INTO replies ...", {}, DISK_FULL)
+
+    monkeypatch.setattr(store.store, "record_replies", record_replies)
+    client = TestClient(create_app(fake_bot, Settings().with_(data_dir=tmp_path / "data", rate_limit_per_minute=0),
+                                   feedback=store))
+    with caplog.at_level(logging.INFO):
+        assert client.post("/api/chat", json={"message": QUESTION}).status_code == 200  # the reply is not held up
+        store.flush()
+    assert "Could not record 1 replies: the disk is full" in caplog.text
+    assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database")),
+     "storage_unavailable"),
+    (StoreError("Cannot open the database sqlite:///data/feedback.sqlite3: unable to open database file"),
+     "storage_unavailable"),
+    (sa.exc.OperationalError("INSERT", {}, type("DiskFull", (Exception,), {"sqlstate": "53100"})(
+        "could not extend file")), "storage_full"),  # PostgreSQL's disk_full
+])
+def test_other_storage_failures_are_a_503_too(fake_bot, tmp_path, monkeypatch, caplog, error, code):
+    store = FeedbackStore(tmp_path / "data")
+
+    def add_feedback(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(store.store, "add_feedback", add_feedback)
     client = TestClient(create_app(fake_bot, Settings().with_(data_dir=tmp_path, rate_limit_per_minute=0),
                                    feedback=store), raise_server_exceptions=False)
     response = client.post("/api/feedback", json={"message_id": "abc", "rating": "up"})
-    assert_error(response, 503, "storage_unavailable")
-    assert "readonly" not in response.text  # the cause is for the log, not the client
-    assert "readonly" in caplog.text and not any(r.exc_info for r in caplog.records)
+    assert_error(response, 503, code)
+    assert "readonly" not in response.text and "sqlite" not in response.text  # the cause is for the log
+    assert "Feedback not stored" in caplog.text and not any(r.exc_info for r in caplog.records)
 
 
 # --- 6. the schema says what the server enforces ---------------------------------------------

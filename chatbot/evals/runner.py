@@ -25,7 +25,7 @@ from chatbot.config import PROJECT_ROOT, Settings
 from chatbot.evals import gates as g
 from chatbot.evals.judge import CaseResult, Context, Outcome, judge
 from chatbot.evals.sets import AUTO, Case, Suite, load_sets
-from chatbot.evals.summary import GroupRow, Stat, confusion_matrix, group_rows, summarize
+from chatbot.evals.summary import GroupRow, Stat, confusion_matrix, group_rows, summarize, tag_groups
 from chatbot.evals.targets import HttpTarget, InProcessTarget, Target
 from chatbot.knowledge.chunks import Chunk
 
@@ -50,6 +50,7 @@ class Run:
     gates: list[g.GateResult]
     comparison: dict | None = None
     index_manifest: dict = field(default_factory=dict)
+    tag_stats: dict[str, dict[str, Stat]] = field(default_factory=dict)  # per "prefix:value" tag
 
     @property
     def passed(self) -> bool:
@@ -113,7 +114,7 @@ def evaluate(
 ) -> Run:
     g.check_gate_metrics([*extra_gates, *(x for s in suites for x in s.gates)], k)
     started = datetime.now(UTC)
-    results = run_cases(target, suites, Context.from_chunks(chunks, k), progress)
+    results = run_cases(target, suites, Context.from_chunks(chunks, k, manifest), progress)
     seconds = (datetime.now(UTC) - started).total_seconds()
     stats = summarize(results, k)
     suite_stats = {s.name: summarize([r for r in results if r.case.suite == s.name], k) for s in suites}
@@ -127,6 +128,7 @@ def evaluate(
         suites=list(suites), results=results, stats=stats, suite_stats=suite_stats,
         category_stats=category_stats, categories=categories, confusion=confusion_matrix(results),
         gates=gate_results, index_manifest=manifest,
+        tag_stats={tag: summarize(rs, k) for tag, rs in tag_groups(results).items()},
     )
 
 

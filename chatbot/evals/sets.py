@@ -12,11 +12,14 @@ A file is a mapping::
         question: burning in the sole of my foot at night       # or `conversation:`
         category: symptoms
         severity: major               # critical | major | minor (default: by category)
-        expect: answer                # answer | emergency | out_of_scope | smalltalk (default: by category)
-        expected_sections: ["Tarsal Tunnel Syndrome › Symptoms"]
-        must_include: [["tarsal tunnel"], ["tingling", "pins and needles"]]
+        expect: answer                # answer | emergency | urgent | out_of_scope | smalltalk, or
+                                      # not_escalated (any reply but an emergency or urgent one)
+                                      # (default: by category)
+        expected_sections: ["Heel Spur › Symptoms"]
+        must_include: [["heel"], ["tingling", "pins and needles"]]
         must_not_include: ["mg"]
-        tags: [night]
+        notices: [not_covered]        # notice kinds the reply must carry (not_covered, population)
+        tags: [night, "sign:calf-clot"]   # "prefix:value" tags get their own breakdown in reports
         notes: why this case exists
 
 A conversation is a list of turns, each `{role: user|assistant, content: ...}` or the short
@@ -42,6 +45,9 @@ from chatbot.answer.reply import KINDS
 from chatbot.errors import EvalSetError
 from chatbot.knowledge.chunks import Chunk, section_matches
 
+NOT_ESCALATED = "not_escalated"  # a look-alike: any reply but an emergency or urgent one
+EXPECTS = (*KINDS, NOT_ESCALATED)
+
 CATEGORIES = ("in_scope", "symptoms", "follow_up", "emergency", "out_of_scope", "dosing", "adversarial", "smalltalk")
 SEVERITIES = ("critical", "major", "minor")
 AUTO = "auto"
@@ -53,7 +59,7 @@ _DEFAULT_EXPECT = {
 # Missing an emergency or giving a dose is a safety failure; everything else is a quality failure.
 _DEFAULT_SEVERITY = {"emergency": "critical", "dosing": "critical"}
 _CASE_FIELDS = {"id", "question", "conversation", "category", "severity", "expect", "expected_sections",
-                "must_include", "must_not_include", "tags", "notes"}
+                "must_include", "must_not_include", "notices", "tags", "notes"}
 _SUITE_FIELDS = {"name", "version", "description", "gates"}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -70,6 +76,7 @@ class Case:
     relevant: tuple[tuple[str, ...], ...] = ()  # per expected section: the chunk ids it names
     must_include: tuple[tuple[str, ...], ...] = ()
     must_not_include: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  # notice kinds the reply must carry
     tags: tuple[str, ...] = ()
     notes: str = ""
 
@@ -174,9 +181,9 @@ def _case(path: Path, suite: str, number: int, item: Any, chunks: Sequence[Chunk
         raise fail(f"'category' must be one of {list(CATEGORIES)}, not {category!r}.")
     expect = item.get("expect", _DEFAULT_EXPECT.get(category))
     if expect is None:
-        raise fail(f"{category} cases must say what they 'expect' ({list(KINDS)}).")
-    if expect not in KINDS:
-        raise fail(f"'expect' must be one of {list(KINDS)}, not {expect!r}.")
+        raise fail(f"{category} cases must say what they 'expect' ({list(EXPECTS)}).")
+    if expect not in EXPECTS:
+        raise fail(f"'expect' must be one of {list(EXPECTS)}, not {expect!r}.")
     severity = item.get("severity", _DEFAULT_SEVERITY.get(category, "major"))
     if severity not in SEVERITIES:
         raise fail(f"'severity' must be one of {list(SEVERITIES)}, not {severity!r}.")
@@ -198,13 +205,16 @@ def _case(path: Path, suite: str, number: int, item: Any, chunks: Sequence[Chunk
         raise fail("'must_not_include' must be a list of strings.")
     if not _str_list(tags):
         raise fail("'tags' must be a list of strings.")
+    notices = item.get("notices", [])
+    if not _str_list(notices):
+        raise fail("'notices' must be a list of notice kinds (e.g. not_covered, population).")
     if not isinstance(item.get("notes", ""), str):
         raise fail("'notes' must be a string.")
     return Case(
         id=case_id, suite=suite, category=category, severity=severity, expect=expect, turns=turns,
         expected_sections=tuple(sections), relevant=relevant,
         must_include=tuple(tuple(g) for g in groups), must_not_include=tuple(banned),
-        tags=tuple(tags), notes=item.get("notes", ""),
+        notices=tuple(notices), tags=tuple(tags), notes=item.get("notes", ""),
     )
 
 

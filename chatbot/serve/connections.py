@@ -7,7 +7,7 @@ protocol:
 
 - A request's head and body must arrive within `request_timeout` seconds of its first byte
   (or of the connection opening); otherwise the connection is closed, with 408 Request
-  Timeout if nothing had been answered on it yet.
+  Timeout if half a head had arrived (a connection that sent nothing is closed quietly).
 - At most `max_connections` are open at once. Past that, the connection that has waited
   longest for a request to arrive (a stalled one, when under attack) is closed to make room;
   only when every connection is busy with a reply is the new one turned away with 503.
@@ -133,7 +133,8 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        if self.conn.their_state is h11.IDLE and not self._answering():
+        # 408 to half a request head; a connection that sent nothing (a browser's spare one) is just closed.
+        if self.conn.their_state is h11.IDLE and not self._answering() and self.conn.trailing_data[0]:
             self.transport.write(TIMEOUT_RESPONSE)
         self._close()
 

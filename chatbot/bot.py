@@ -96,7 +96,7 @@ class Chatbot:
         self._chunks = {c.id: c for c in index.chunks}
         self._positions = {c.id: i for i, c in enumerate(index.chunks)}
         # The chunks' vectors, read out of FAISS once: the output rails compare against them.
-        self._chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        self._chunk_vectors = self.retriever.vectors
         self._replies = load_phrases()
         self.chain: Runnable = (
             RunnableLambda(self.condense, name="condense")
@@ -172,7 +172,9 @@ class Chatbot:
         left_out = self.gaps.excluded_roles(condensed.reading)
         if left_out:  # a child, a pregnancy: what to see a doctor about, not the adult treatments
             query = replace(query, intents=tuple(dict.fromkeys([*query.intents, "see_doctor"])))
-        exclude = self._ruled_out_sections(condensed) | {c.id for c in self.index.chunks if c.role in left_out}
+        exclude = self._ruled_out_sections(condensed)
+        if left_out:
+            exclude |= {c.id for c in self.index.chunks if c.role in left_out}
         retrieval = self.retriever.retrieve(query, self.k, exclude=frozenset(exclude))
         if (pinned := self._pinned(retrieval)) is not None:
             return replace(turn, retrieval=pinned)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import Stemmer
 
@@ -47,8 +48,13 @@ class ScopeVerdict:
     anchored: bool = False  # names a topic or a distinctive word of the corpus
 
 
+@lru_cache(maxsize=8192)
+def _phrase_stems(text: str) -> tuple[str, ...]:
+    return tuple(_stemmer.stemWord(w.replace("'", "")) for w in words(text))
+
+
 def _stems(text: str) -> list[str]:
-    return [_stemmer.stemWord(w.replace("'", "")) for w in words(text)]
+    return list(_phrase_stems(text))
 
 
 class Scope:

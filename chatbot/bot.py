@@ -194,13 +194,24 @@ class Chatbot:
             return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
         return replace(turn, retrieval=retrieval)
 
+    def _unit_scores(self, turn: Turn) -> dict[tuple[str, str], float]:
+        """How close each unit of the retrieved sections is to the ask (its vector, cached)."""
+        units = self.index.units
+        if units is None or turn.retrieval is None or turn.condensed is None:
+            return {}
+        ask = self.retriever.embed_query(self.retriever.reader.read(turn.condensed.ask).dense_text)
+        positions = [self._positions[h.chunk.id] for h in turn.retrieval.hits]
+        return {(self.index.chunks[ref.chunk].id, ref.unit.text): score
+                for score, ref in units.closest(ask[None, :], positions)}
+
     def _ruled_out_sections(self, condensed: Condensed) -> frozenset[str]:
         """The sections of the conditions a message rules out: not searched for."""
         ruled_out = set(condensed.reading.ruled_out) if condensed.reading else set()
         if not ruled_out:
             return frozenset()
         return frozenset(c.id for c in self.index.chunks
-                         if (holder := self.topics.holder(c)) is not None and holder.name in ruled_out)
+                         if ((holder := self.topics.holder(c)) is not None and holder.name in ruled_out)
+                         or ((headed := self.topics.headed_for(c)) and headed <= ruled_out))
 
     def _pinned(self, retrieval: Retrieval) -> Retrieval | None:
         """The sections an admin pinned for questions like this one, ranked first; None if no
@@ -241,6 +252,7 @@ class Chatbot:
         request = ComposeRequest(
             question=turn.condensed.question, query=turn.retrieval.query, hits=turn.retrieval.hits,
             topics=turn.condensed.topics, dosing=screening.dosing, rest=turn.retrieval.rest,
+            unit_scores=self._unit_scores(turn),
         )
         draft = self.composer.compose(request)
         notices = self.gaps.notices(turn.condensed.reading, turn.condensed.topic, request.query.intents,

@@ -34,6 +34,7 @@ _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
 _OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
+_DIRECT_QUESTIONS = {"avoid", "self_care", "treatment", "prevention", "see_doctor"}  # yes/no, "should I"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class ComposeRequest:
     topics: tuple[str, ...] = ()  # the conditions it is about, if known
     dosing: bool = False
     rest: list[Hit] = field(default_factory=list)  # ranked below `hits`: where a definition may be
+    # How close each unit of the retrieved sections is to what is asked: {(chunk id, unit text): score}
+    unit_scores: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +86,11 @@ class ExtractiveComposer:
             (hit, units) for hit in self._sections(request)
             if (units := self._units(hit.chunk, intents, terms, request))
         ]
+        if request.unit_scores and len(picked) > 1 and intents & _DIRECT_QUESTIONS:
+            # "Should I ...?": the section with the unit that answers exactly that comes first.
+            best = {id(h): max((request.unit_scores.get((h.chunk.id, u.text), 0.0) for u in us), default=0.0)
+                    for h, us in picked}
+            picked.sort(key=lambda pair: -best[id(pair[0])])
         if not picked:
             return Draft(self.wording.fill(self.phrases["nothing_found"]))
 
@@ -199,7 +207,10 @@ class ExtractiveComposer:
             named = " ".join([*chunk.heading_path, *request.topics])
             asked = terms - set(keywords(named))
             if all(u.kind == "item" for u in content):
-                content.sort(key=lambda u: _overlap(u, asked) == 0 and _overlap_parent(u, asked) == 0)
+                # Items that share the ask's words first, then those closest to it in meaning.
+                scores = request.unit_scores
+                content.sort(key=lambda u: (_overlap(u, asked) == 0 and _overlap_parent(u, asked) == 0,
+                                            u.parent != "" or -scores.get((chunk.id, u.text), 0.0)))
             return content
         matching = [u for u in content if _overlap(u, terms) > 0 and not u.text.endswith(":")]
         return matching[: self.max_units]

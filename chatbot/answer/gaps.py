@@ -27,7 +27,7 @@ from chatbot.answer.reply import Notice
 from chatbot.answer.scope import Scope
 from chatbot.answer.wording import Wording, load_phrases
 from chatbot.knowledge.chunks import Chunk
-from chatbot.knowledge.topics import TopicRulesFile, Topics
+from chatbot.knowledge.topics import Topics
 from chatbot.rules import load
 from chatbot.text import normalize, words
 
@@ -53,8 +53,7 @@ class GapFinder:
         self.audiences = audiences
         self.wording = wording
         self.phrases = load_phrases()["notices"]
-        self._headings: dict[str, set[str]] = {}
-        self._function_words = load("topics.yaml", TopicRulesFile).function_words
+
     def excluded_roles(self, reading: Reading | None) -> tuple[str, ...]:
         """Section roles left out of the answer for this reader (adult treatments for a child)."""
         return tuple(self.rules.group_excludes.get(reading.group, ())) if reading and reading.group else ()
@@ -115,25 +114,10 @@ class GapFinder:
             if chunk.role not in roles:
                 continue
             holder = self.topics.holder(chunk)
-            named = self._headed_for(chunk)
+            named = self.topics.headed_for(chunk)
             if (holder is not None and holder.name == topic) or topic in named or (holder is None and not named):
                 return True
         return False
-
-    def _headed_for(self, chunk: Chunk) -> set[str]:
-        """The topics a section's own heading names: by name, by an abbreviation of part of a
-        name ("PTT" -> "posterior tibial tendon"), or with words that are all in one name."""
-        if chunk.id in self._headings:
-            return self._headings[chunk.id]
-        heading = chunk.heading_path[-1] if chunk.heading_path else ""
-        glossary = self.topics.glossary
-        names = {t.name for t in self.topics.mentioned(glossary.expand(heading))}
-        long_forms = [lf for abbr, lf in glossary.long_forms.items() if re.search(rf"\b{abbr}\b", heading)]
-        names |= {t.name for t in self.topics.topics if any(lf in t.name.lower() for lf in long_forms)}
-        own = {_stemmer.stemWord(w) for w in words(heading) if w not in self._function_words}
-        names |= {t.name for t in self.topics.topics if own and own <= {_stemmer.stemWord(w) for w in words(t.name)}}
-        self._headings[chunk.id] = names
-        return names
 
 
 def _join(names: list[str]) -> str:

@@ -30,6 +30,7 @@ class Intent:
     pattern: re.Pattern
     roles: tuple[str, ...] = ()  # the section roles that answer it
     contains: re.Pattern | None = None
+    contains_not_in: tuple[str, ...] = ()  # roles whose sections `contains` does not reach
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def load_query_rules() -> QueryRules:
             name=name,
             pattern=re.compile(spec["when"], re.I),
             roles=tuple(spec.get("roles", [])),
+            contains_not_in=tuple(spec.get("contains_not_in", [])),
             contains=re.compile(spec["contains"], re.I) if spec.get("contains") else None,
         )
         for name, spec in data["intents"].items()

@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+import Stemmer
+
 from chatbot.knowledge.chunks import Chunk
 from chatbot.knowledge.corpus import Document
 from chatbot.knowledge.glossary import Glossary
@@ -25,6 +27,11 @@ from chatbot.rules import RulesFile, load
 from chatbot.text import heading_name, straight_quotes, words
 
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s")
+_stemmer = Stemmer.Stemmer("english")
+
+
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
 
 
 class TopicRulesFile(RulesFile):
@@ -182,6 +189,7 @@ class Topics:
             self._by_name.setdefault(topic.name, topic)
             self._by_article.setdefault(topic.doc_id, []).append(topic)
         self._holders: dict[str, Topic | None] = {}
+        self._headed: dict[str, set[str]] = {}
         self._by_alias = {alias: t for t in topics for alias in t.aliases}
         longest_first = sorted(self._by_alias, key=len, reverse=True)
         # One pattern for every alias: looking for a thousand topics costs one scan of the text.
@@ -229,6 +237,21 @@ class Topics:
             self._holders[chunk.id] = max(holding, key=lambda t: len(t.path)) if holding else None
         return self._holders[chunk.id]
 
+    def headed_for(self, chunk: Chunk) -> set[str]:
+        """The topics a section's own heading names: by name, by an abbreviation of part of a
+        name ("For PTT/Tendon Problems": PTT is "posterior tibial tendon"), or with words that
+        are all in one name ("For Ligament Sprains")."""
+        if chunk.id in self._headed:
+            return self._headed[chunk.id]
+        heading = chunk.heading_path[-1] if chunk.heading_path else ""
+        names = {t.name for t in self.mentioned(self.glossary.expand(heading))}
+        long_forms = [lf for abbr, lf in self.glossary.long_forms.items() if re.search(rf"\b{abbr}\b", heading)]
+        names |= {t.name for t in self.topics if any(lf in t.name.lower() for lf in long_forms)}
+        own = {_stem(w) for w in words(heading) if w not in self._function_words}
+        names |= {t.name for t in self.topics if own and own <= {_stem(w) for w in words(t.name)}}
+        self._headed[chunk.id] = names
+        return names
+
     def only(self, text: str, topic_name: str) -> str:
         """`text` with every other topic's name taken out: one side of a comparison."""
         lowered = straight_quotes(text).lower()
@@ -251,6 +274,9 @@ class Topics:
         holder = self.holder(chunk)
         if holder is not None and holder.path and holder is not topic:
             return False  # in another topic's own section
+        headed = self.headed_for(chunk)
+        if headed and topic.name not in headed:
+            return False  # headed for another condition: "For Ligament Sprains"
         path = " ".join(chunk.heading_path)
         long_forms = [lf for abbr, lf in self.glossary.long_forms.items() if re.search(rf"\b{abbr}\b", path)]
         names_a_topic = any(lf in t.name.lower() for lf in long_forms for t in self.topics)

@@ -1,9 +1,10 @@
 """Stage 4: the index. Builds, saves and loads the searchable form of the corpus.
 
-`index/` holds three files:
+`index/` holds four files:
 
 - `chunks.<hash>.jsonl`: the chunks with their metadata, each with its section role;
 - `vectors.<hash>.faiss`: a FAISS inner-product index of their unit vectors;
+- `units.<hash>.npy`: the vectors of every sentence, list item and table row (units.py);
 - `manifest.json`: model, corpus fingerprint, chunking settings, the topics found in the
   articles, the fingerprint of the knowledge rules, library versions, build time, and the
   names and checksums of the two data files.
@@ -40,6 +41,9 @@ from chatbot.knowledge.glossary import Glossary
 from chatbot.knowledge.roles import RoleAssigner
 from chatbot.knowledge.topics import Topic, find_topics
 from chatbot.search.embeddings import Embedder
+from chatbot.search.units import UnitIndex, unit_text, units_of
+from chatbot.search.units import from_bytes as units_from_bytes
+from chatbot.search.units import to_bytes as units_to_bytes
 
 FORMAT_VERSION = 2
 KNOWLEDGE_RULES = ("roles.yaml", "topics.yaml")  # rules that shape the index: changing one rebuilds it
@@ -54,6 +58,7 @@ class SearchIndex:
     glossary: Glossary
     manifest: dict
     topics: list[Topic] = field(default_factory=list)
+    units: UnitIndex | None = None  # every section's sentences, items and rows, embedded
 
     def search_texts(self) -> list[str]:
         """The text each chunk is found by: heading path, body, and abbreviation long forms."""
@@ -87,6 +92,9 @@ def build_index(
     topics = find_topics(documents, chunks, glossary, known_words() if callable(known_words) else ())
     roles = RoleAssigner().assign(chunks, documents, vectors, embedder.embed, {(t.doc_id, t.path) for t in topics})
     chunks = [replace(c, role=r.role, role_source=r.source) for c, r in zip(chunks, roles, strict=True)]
+    refs = units_of(chunks)
+    unit_vectors, units_reused = _embed([unit_text(r) for r in refs], embedder, _reusable_units(previous, embedder),
+                                        False)
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": {
@@ -109,9 +117,10 @@ def build_index(
         "versions": _versions(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 3),
-        "embedded": {"chunks": len(chunks) - reused, "reused": reused},
+        "embedded": {"chunks": len(chunks) - reused, "reused": reused, "units": len(refs) - units_reused,
+                     "units_reused": units_reused},
     }
-    return SearchIndex(chunks, vector_index, glossary, manifest, topics)
+    return SearchIndex(chunks, vector_index, glossary, manifest, topics, UnitIndex(refs, unit_vectors))
 
 
 def knowledge_fingerprint() -> str:
@@ -127,6 +136,13 @@ def _reusable(previous: SearchIndex | None, embedder: Embedder) -> dict[str, np.
         return {}
     stored = previous.vectors.reconstruct_n(0, previous.vectors.ntotal)
     return {_digest(text): stored[i] for i, text in enumerate(previous.search_texts())}
+
+
+def _reusable_units(previous: SearchIndex | None, embedder: Embedder) -> dict[str, np.ndarray]:
+    if previous is None or previous.units is None or previous.manifest.get("model", {}).get(
+            "fingerprint") != _model_fingerprint(embedder):
+        return {}
+    return {_digest(unit_text(ref)): previous.units.vectors[i] for i, ref in enumerate(previous.units.refs)}
 
 
 def _embed(
@@ -157,7 +173,10 @@ def save_index(index: SearchIndex, folder: Path) -> None:
     chunks_bytes = "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in index.chunks).encode()
     vectors_bytes = faiss.serialize_index(index.vectors).tobytes()
     files = {}
-    for kind, data, suffix in (("chunks", chunks_bytes, "jsonl"), ("vectors", vectors_bytes, "faiss")):
+    saved = [("chunks", chunks_bytes, "jsonl"), ("vectors", vectors_bytes, "faiss")]
+    if index.units is not None:
+        saved.append(("units", units_to_bytes(index.units.vectors), "npy"))
+    for kind, data, suffix in saved:
         digest = hashlib.sha256(data).hexdigest()
         name = f"{kind}.{digest[:12]}.{suffix}"
         _atomic_write(folder / name, data)
@@ -167,7 +186,7 @@ def save_index(index: SearchIndex, folder: Path) -> None:
     index.manifest = manifest
     keep = {MANIFEST, *(f["name"] for f in files.values())}
     for old in folder.glob("*.*"):
-        if old.name not in keep and old.name.startswith(("chunks.", "vectors.")):
+        if old.name not in keep and old.name.startswith(("chunks.", "vectors.", "units.")):
             old.unlink(missing_ok=True)
 
 
@@ -194,6 +213,12 @@ def load_index(folder: Path) -> SearchIndex:
         vectors = faiss.deserialize_index(np.frombuffer(raw["vectors"], dtype=np.uint8))
         glossary = Glossary(dict(manifest.get("glossary", {})))
         topics = [Topic.from_dict(t) for t in manifest.get("knowledge", {}).get("topics", [])]
+        units = None
+        if "units" in paths:
+            units = UnitIndex.of(chunks, units_from_bytes(_read_checked(paths["units"], manifest["files"]["units"][
+                "sha256"])))
+            if units is None:
+                raise IndexCorruptError(f"The index in {folder} has unit vectors that do not match its chunks.")
     except IndexProblem:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, RecursionError) as exc:
@@ -203,7 +228,7 @@ def load_index(folder: Path) -> SearchIndex:
     if vectors.d != manifest["model"]["dim"]:
         raise IndexCorruptError(f"The index in {folder} has vectors of {vectors.d} dimensions; its manifest says "
                                 f"{manifest['model']['dim']}.")
-    return SearchIndex(chunks, vectors, glossary, manifest, topics)
+    return SearchIndex(chunks, vectors, glossary, manifest, topics, units)
 
 
 def _check_manifest(manifest: object, folder: Path) -> dict[str, Path]:
@@ -274,6 +299,10 @@ def _check_manifest(manifest: object, folder: Path) -> dict[str, Path]:
         entry = need(files, f"files.{kind}", dict, "an object")
         need(entry, f"files.{kind}.sha256", str, "a string")
         paths[kind] = _inside(folder, need(entry, f"files.{kind}.name", str, "a string"), damaged)
+    if "units" in files:  # optional: indexes built before units were embedded have none
+        entry = need(files, "files.units", dict, "an object")
+        need(entry, "files.units.sha256", str, "a string")
+        paths["units"] = _inside(folder, need(entry, "files.units.name", str, "a string"), damaged)
     for entry in files.values():  # entries this version does not read must stay inside too
         if isinstance(entry, dict) and "name" in entry:
             _inside(folder, entry["name"], damaged)

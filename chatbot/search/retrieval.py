@@ -165,7 +165,8 @@ class HybridRetriever:
         intent = self.reader.rules.intent(name)
         return np.array([
             chunk.role in intent.roles
-            or (intent.contains is not None and bool(intent.contains.search(chunk.search_text())))
+            or (intent.contains is not None and chunk.role not in intent.contains_not_in
+                and bool(intent.contains.search(chunk.search_text())))
             for chunk in self.index.chunks
         ], np.float32)
 

@@ -34,6 +34,7 @@ _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
 _OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
+_NUMBERED_LIST = re.compile(r"^\s*\d+[.)]\s", re.M)
 _DIRECT_QUESTIONS = {"avoid", "self_care", "treatment", "prevention", "see_doctor"}  # yes/no, "should I"
 
 
@@ -207,8 +208,9 @@ class ExtractiveComposer:
             named = " ".join([*chunk.heading_path, *request.topics])
             asked = terms - set(keywords(named))
             if all(u.kind == "item" for u in content):
-                # Items that share the ask's words first, then those closest to it in meaning.
-                scores = request.unit_scores
+                # Items that share the ask's words first; in a list without numbers (no steps in
+                # order), then those closest to it in meaning.
+                scores = {} if _NUMBERED_LIST.search(chunk.text) else request.unit_scores
                 content.sort(key=lambda u: (_overlap(u, asked) == 0 and _overlap_parent(u, asked) == 0,
                                             u.parent != "" or -scores.get((chunk.id, u.text), 0.0)))
             return content

@@ -21,7 +21,7 @@ import yaml
 from chatbot.knowledge.glossary import Glossary
 
 _WORD = re.compile(r"[a-z][a-z'-]*")
-WEAK_INTENTS = {"describes_symptoms"}
+WEAK_INTENTS = {"describes_symptoms", "is_it"}  # hints, not asks: they never decide scope on their own
 
 
 @dataclass(frozen=True)

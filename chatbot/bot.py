@@ -37,6 +37,7 @@ from chatbot.answer.red_flags import RedFlags
 from chatbot.answer.reply import Alert, Reply
 from chatbot.answer.safety import SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.answer.scope import Scope
+from chatbot.answer.symptoms import SymptomMatcher
 from chatbot.answer.wording import Article, Wording, load_phrases
 from chatbot.config import Settings
 from chatbot.knowledge.topics import Topics
@@ -76,6 +77,7 @@ class Chatbot:
         self.retriever = HybridRetriever(index, embedder)
         self.topics = Topics(index.topics, index.glossary)
         self.reader = MessageReader(self.topics)
+        self.symptoms = SymptomMatcher.of(index, self.topics, embedder)
         self.rules = rules or load_safety_rules()
         known_words = getattr(embedder, "known_words", None)
         self.scope = Scope.from_index(index, self.topics, known_words() if callable(known_words) else ())
@@ -152,7 +154,14 @@ class Chatbot:
         if not reading.group:  # a follow-up about the child of an earlier message is still about a child
             group = self.reader.group_of([t["content"] for t in history if t["role"] == "user"])
             reading = replace(reading, group=group)
-        return replace(turn, condensed=condense(message, history, self.topics, reading))
+        condensed = condense(message, history, self.topics, reading)
+        if not condensed.topics and reading.is_story and self.symptoms is not None:
+            # A story that names no condition: the one its symptoms are clearly closest to, if any.
+            closest = self.symptoms.closest(f"{reading.context} {reading.ask}")
+            if closest is not None and closest not in reading.ruled_out:
+                condensed = replace(condensed, question=f"{reading.ask} ({closest})", topics=(closest,),
+                                    inferred=True)
+        return replace(turn, condensed=condensed)
 
     def input_rails(self, turn: Turn) -> Turn:
         if not turn.message.strip():
@@ -170,6 +179,8 @@ class Chatbot:
             return turn
         condensed = turn.condensed
         query = self.retriever.reader.read(condensed.question, ask=condensed.ask if condensed.reading else None)
+        if condensed.inferred:  # the symptoms it is closest to, to set beside theirs
+            query = replace(query, intents=tuple(dict.fromkeys([*query.intents, "symptoms"])))
         left_out = self.gaps.excluded_roles(condensed.reading)
         if left_out:  # a child, a pregnancy: what to see a doctor about, not the adult treatments
             query = replace(query, intents=tuple(dict.fromkeys([*query.intents, "see_doctor"])))
@@ -253,7 +264,7 @@ class Chatbot:
         request = ComposeRequest(
             question=turn.condensed.question, query=turn.retrieval.query, hits=turn.retrieval.hits,
             topics=turn.condensed.topics, dosing=screening.dosing, rest=turn.retrieval.rest,
-            unit_scores=self._unit_scores(turn),
+            unit_scores=self._unit_scores(turn), described=turn.condensed.inferred,
         )
         draft = self.composer.compose(request)
         notices = self.gaps.notices(turn.condensed.reading, turn.condensed.topic, request.query.intents,

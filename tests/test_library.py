@@ -63,3 +63,18 @@ def test_a_follow_up_keeps_its_article(mixed_bot):
     history = [{"role": "user", "content": "what is chain wear?"}, {"role": "assistant", "content": first.answer}]
     follow = mixed_bot.reply("how do i stop it happening?", history)
     assert follow.kind == "answer" and follow.citations[0].article_id == "looking-after-your-bicycle"
+
+
+def test_a_story_that_names_no_condition_is_answered_about_the_one_its_symptoms_fit(embedder):
+    from chatbot.answer.symptoms import SymptomMatcher
+
+    bot = Chatbot(build_index(load_corpus(CORPORA / "seed"), embedder), embedder)
+    story = ("Retired, I walk most days. Over a year a dull ache crept in behind my inner ankle bone. "
+             "It's stiff first thing in the morning and a week's rest didn't change it. What would cause that?")
+    assert isinstance(bot.symptoms, SymptomMatcher)
+    assert bot.symptoms.closest(story) == "Posterior Tibial Tendonosis"
+    reply = bot.reply(story)
+    assert "Posterior Tibial Tendonosis" in reply.citations[0].section
+    assert any(c.section.endswith("Posterior Tibial Tendonosis › Symptoms") for c in reply.citations)
+    assert "not a diagnosis" in reply.body  # the article links such symptoms to it; it never says they have it
+    assert bot.symptoms.closest("my ankle hurts. what is it?") is None  # nothing stands out: no guess

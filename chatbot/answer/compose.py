@@ -48,6 +48,7 @@ class ComposeRequest:
     rest: list[Hit] = field(default_factory=list)  # ranked below `hits`: where a definition may be
     # How close each unit of the retrieved sections is to what is asked: {(chunk id, unit text): score}
     unit_scores: dict[tuple[str, str], float] = field(default_factory=dict)
+    described: bool = False  # the topic is the one the person's described symptoms are closest to
 
 
 @dataclass
@@ -98,7 +99,7 @@ class ExtractiveComposer:
         lines: list[str] = []
         if overview:
             lines.append(self.phrases["overview"])
-        elif intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text):
+        elif request.described or (intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text)):
             lines.append(self.phrases["symptom_description"])
         citations = []
         for n, (hit, units) in enumerate(picked, start=1):

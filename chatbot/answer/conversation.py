@@ -46,6 +46,7 @@ class Condensed:
     topics: tuple[str, ...] = ()  # the topics it is about, if known (two or more: a comparison)
     from_history: bool = False  # True if the topic came from earlier turns
     reading: Reading | None = None  # the message, read: its ask, context, what it rules out
+    inferred: bool = False  # True if the topic is the one the described symptoms are closest to
 
     @property
     def ask(self) -> str:

@@ -37,6 +37,7 @@ class ReadingRulesFile(RulesFile):
     smalltalk: dict[str, re.Pattern]
     aspects: tuple[str, ...]
     role_words: dict[str, str]
+    symptom_match: dict[str, float]
 
     @field_validator("asks", "professional", "rules_out_before", "rules_out_after", mode="before")
     @classmethod

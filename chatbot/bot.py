@@ -31,7 +31,7 @@ from pydantic import ConfigDict
 from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer
 from chatbot.answer.conversation import Condensed, condense, refers_back, validate_history
 from chatbot.answer.gaps import GapFinder
-from chatbot.answer.query import WEAK_INTENTS
+from chatbot.answer.query import HINTS
 from chatbot.answer.reading import MessageReader
 from chatbot.answer.red_flags import RedFlags
 from chatbot.answer.reply import Alert, Reply
@@ -200,7 +200,7 @@ class Chatbot:
             turn.condensed.topic is not None or retrieval.relevant or self.scope.anchored(question)
             or (verdict is not None and verdict.anchored)
             or (self._medicines_in_corpus and self.rules.names_medicine(question))
-            or (bool(set(retrieval.query.intents) - WEAK_INTENTS) and refers_back(turn.message))
+            or (bool(set(retrieval.query.intents) - HINTS) and refers_back(turn.message))
         )
         if not in_scope:
             return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))

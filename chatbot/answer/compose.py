@@ -141,8 +141,8 @@ class ExtractiveComposer:
         ]
         # A question that asks two things ("what is it and why does it hurt?") gets both.
         for name in sorted(intents - WEAK_INTENTS):
-            best = next((h for h in hits[1:] if self._same_topic(h.chunk, top.chunk)
-                         and self._answers_intent(h.chunk, {name})), None)
+            best = next((h for h in hits[1:] if self._answers_intent(h.chunk, {name}) and (
+                self._same_topic(h.chunk, top.chunk) or self._for_every_condition(h.chunk))), None)
             if best is not None and best not in extra:
                 extra.append(best)
         if defining:  # a condition's own definition before anything else about it
@@ -228,6 +228,10 @@ class ExtractiveComposer:
     def _same_topic(self, a: Chunk, b: Chunk) -> bool:
         topic = self._topic_of(a)
         return topic is not None and topic is self._topic_of(b)
+
+    def _for_every_condition(self, chunk: Chunk) -> bool:
+        """A section about no one condition ("When to See a Doctor"): it answers for any."""
+        return self.topics.holder(chunk) is None and not self.topics.headed_for(chunk) and bool(chunk.heading_path)
 
     def _defines(self, chunk: Chunk) -> bool:
         """A condition's opening line or its "what it is" part."""

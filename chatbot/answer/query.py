@@ -21,7 +21,8 @@ import yaml
 from chatbot.knowledge.glossary import Glossary
 
 _WORD = re.compile(r"[a-z][a-z'-]*")
-WEAK_INTENTS = {"describes_symptoms", "is_it"}  # hints, not asks: they never decide scope on their own
+WEAK_INTENTS = {"describes_symptoms"}
+HINTS = {"describes_symptoms", "is_it"}  # kinds of answer that never make a question in scope on their own
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@
 
   // The widget's own words; a clinic replaces any of them with data-strings (JSON).
   const STRINGS = {
-    title: "Ask about ankle pain", open: "Open chat", close: "Close chat", clear: "Clear conversation",
+    title: "Ask a question", open: "Open chat", close: "Close chat", clear: "Clear conversation",
     send: "Send", input: "Your question", placeholder: "Type your question", examples: "Example questions",
     you: "You: ", answer: "Answer: ", writing: "Writing an answer", sources: "Sources", source: "Source",
     emergency: "Emergency", urgent: "Urgent", described: "You described:", rate: "Was this answer helpful?",

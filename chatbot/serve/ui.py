@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 
 from chatbot.config import Settings, go_offline
@@ -127,10 +128,12 @@ class ChatPage:
         shown = messages(turns)
         yield "", [*shown, user_message(message), {"role": "assistant", "content": ""}], turns
         try:
-            reply = self.bot.reply(message, self.history(turns)).to_dict()
+            answered = self.bot.reply(message, self.history(turns))
         except Exception:
             log.exception("The page could not answer a message")
             raise gr.Error("Sorry, something went wrong. Please try again.") from None
+        self.feedback.remember(uuid.uuid4().hex, message, answered)  # the admin report counts the page too
+        reply = answered.to_dict()
         # The answer written out line by line, the footer with the last line; an alert comes
         # whole, at once, so that it is announced once.
         lines = [] if reply.get("alert") else [line for line in re.split(r"(?<=\n)", reply.get("body") or "") if line]

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SQLITE_FILE = "feedback.sqlite3"  # the name it had when it held only feedback: existing folders keep their rows
 PURGE_EVERY = 3600.0  # seconds between retention sweeps
 _MIGRATION_LOCK = 72_431_014  # PostgreSQL advisory lock: one replica migrates, the others wait
+_MIGRATING = threading.Lock()
 
 
 class StoreError(ChatbotError):
@@ -145,7 +146,8 @@ class Store:
         from alembic.config import Config
 
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin otherwise
-        with self._lock:
+        # Alembic keeps its migration context in module globals: one migration at a time per process.
+        with _MIGRATING, self._lock:
             config = Config()
             config.set_main_option("script_location", str(resources.files("chatbot.store") / "migrations"))
             try:

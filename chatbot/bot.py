@@ -2,7 +2,8 @@
 
     message + history
       -> condense   (conversation.py: make a follow-up stand alone)
-      -> input rails (safety.py: emergency, smalltalk, scope, dosing)
+      -> input rails (triage.py first: signs that need care now, emergency or urgent;
+                      then safety.py: smalltalk, scope, dosing)
       -> retrieve   (retrieval.py: hybrid search over the index)
       -> compose    (compose.py: the answer, with citations)
       -> output rails (safety.py: scrub, check citations, add red flags and disclaimer)
@@ -20,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
@@ -29,10 +31,13 @@ from pydantic import ConfigDict
 
 from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
 from chatbot.answer.conversation import Condensed, Topics, condense, refers_back, validate_history
-from chatbot.answer.reply import Alert, Reply
+from chatbot.answer.reply import ESCALATIONS, Alert, Reply
 from chatbot.answer.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
+from chatbot.answer.triage import Triage
 from chatbot.config import Settings
+from chatbot.knowledge.markdown import parse_blocks
 from chatbot.search.batching import BatchingEmbedder
+from chatbot.search.cache import CachedEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
 from chatbot.search.index import SearchIndex, open_index
 from chatbot.search.retrieval import HybridRetriever, Retrieval
@@ -56,10 +61,14 @@ class Turn:
 class Chatbot:
     def __init__(
         self, index: SearchIndex, embedder: Embedder, composer: Composer | None = None,
-        rules: SafetyRules | None = None, k: int = 5,
+        rules: SafetyRules | None = None, k: int = 5, triage: Triage | None = None,
+        triage_dir: Path | None = None,
     ) -> None:
         self.index = index
+        # Triage and retrieval share embeddings: the message triage embeds first is not embedded again.
+        embedder = CachedEmbedder(embedder)
         self.retriever = HybridRetriever(index, embedder)
+        self.triage = triage or Triage.build(embedder, corpus_sentences(index), cache_dir=triage_dir)
         self.topics = Topics.from_chunks(index.chunks, index.glossary)
         self.composer = composer or ExtractiveComposer(self.topics)
         self.rules = rules or load_safety_rules()
@@ -91,7 +100,7 @@ class Chatbot:
         index = open_index(
             settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=rebuild
         )
-        return cls(index, embedder)
+        return cls(index, embedder, triage_dir=settings.index_dir / "triage")
 
     def reply(self, message: str, history: list[dict[str, str]] | None = None) -> Reply:
         """Answer `message`, given the conversation so far. Any text gets a reply."""
@@ -124,7 +133,8 @@ class Chatbot:
         if not turn.message.strip():
             return replace(turn, screening=Screening("smalltalk", "empty"))
         condensed = turn.condensed or Condensed(turn.message)
-        return replace(turn, screening=screen(turn.message, condensed.question, self.rules))
+        triage = self.triage.run(turn.message, turn.history)  # first, whatever the topic
+        return replace(turn, screening=screen(turn.message, condensed.question, self.rules, triage))
 
     def retrieve(self, turn: Turn) -> Turn:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
@@ -159,8 +169,9 @@ class Chatbot:
 
     def compose(self, turn: Turn) -> Turn:
         screening = turn.screening or Screening(None)
-        if screening.kind == "emergency":
-            alert = Alert("emergency", self.rules.emergency_message, [t.label for t in screening.emergencies])
+        if screening.kind in ESCALATIONS:
+            signs = [s.label for s in screening.triage.signs] if screening.triage else []
+            alert = Alert(screening.kind, self.rules.alert_messages[screening.kind], signs)
             return replace(turn, draft=Draft("", alert=alert))
         if screening.kind is not None or turn.retrieval is None or turn.condensed is None:
             return replace(turn, draft=Draft(self._fixed_text(screening)))
@@ -195,6 +206,11 @@ class Chatbot:
         if reason in ("greeting", "about_bot"):
             text += f"\n\n{replies['smalltalk']['try_asking']}\n{examples}"
         return text
+
+
+def corpus_sentences(index: SearchIndex) -> list[str]:
+    """Plain sentences and list items of the articles: what ordinary text looks like, for triage."""
+    return [unit.text for chunk in index.chunks for block in parse_blocks(chunk.text) for unit in block.units()]
 
 
 def _clean(message: str) -> str:

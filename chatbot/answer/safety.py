@@ -1,7 +1,8 @@
 """The safety layer: rules that wrap every reply. The rules themselves are data (`rules/safety.yaml`).
 
 Input rails, before any search:
-- emergency: signs that need urgent care now override everything else;
+- triage (triage.py, run first by the bot): signs that need care now, at the emergency or the
+  urgent level, override everything else;
 - smalltalk: greetings, thanks, "who are you";
 - scope: other body parts, unrelated topics, requests to reveal or change the rules;
 - dosing and injection attempts are flagged for the later stages.
@@ -24,6 +25,7 @@ import numpy as np
 import yaml
 
 from chatbot.answer.reply import Alert, Citation, Kind, Notice, Reply, markers
+from chatbot.answer.triage import TriageResult
 from chatbot.knowledge.chunks import Chunk, section_matches
 from chatbot.knowledge.markdown import parse_blocks
 from chatbot.search.embeddings import Embedder
@@ -38,21 +40,12 @@ def normalize(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Trigger:
-    id: str
-    label: str
-    any: tuple[re.Pattern, ...] = ()  # fires if one of these matches...
-    all: tuple[re.Pattern, ...] = ()  # ...or if every one of these does
-    unless: tuple[re.Pattern, ...] = ()  # but not if one of these matches
-
-
-@dataclass(frozen=True)
 class Screening:
     """What the input rails found. `kind` None means: answer it from the article."""
 
     kind: Kind | None
     reason: str = ""
-    emergencies: tuple[Trigger, ...] = ()
+    triage: TriageResult | None = None  # what triage found, whatever the kind
     dosing: bool = False
     injection: bool = False
 
@@ -62,12 +55,11 @@ class SafetyRules:
         self.data = data
         self.replies = replies
         self.disclaimer: str = " ".join(data["disclaimer"].split())
-        self.emergency_message: str = " ".join(data["emergency"]["message"].split())
-        self.triggers = tuple(
-            Trigger(t["id"], t["label"], *(tuple(map(_compile, t.get(key, []))) for key in ("any", "all", "unless")))
-            for t in data["emergency"]["triggers"]
-        )
-        self._negation = _compile(data["negation"])
+        # What to do, first in the reply, for each level of triage.
+        self.alert_messages: dict[str, str] = {level: " ".join(data[level]["message"].split())
+                                               for level in ("emergency", "urgent")}
+        self.emergency_message = self.alert_messages["emergency"]
+        self.urgent_message = self.alert_messages["urgent"]
         self._smalltalk = {name: _compile(p) for name, p in data["smalltalk"].items()}
         scope = data["scope"]
         self._ankle_words = _compile(scope["ankle_words"])
@@ -86,21 +78,6 @@ class SafetyRules:
         self._forbidden_diagnosis = _compile(data["diagnosis"]["forbidden"])
 
     # --- input rails -------------------------------------------------------------------
-    def emergencies(self, text: str) -> tuple[Trigger, ...]:
-        text = normalize(text)
-        return tuple(t for t in self.triggers if self._fires(t, text))
-
-    def _fires(self, trigger: Trigger, text: str) -> bool:
-        if any(p.search(text) for p in trigger.unless):
-            return False
-        if trigger.all:
-            return all(self._affirmed(p, text) for p in trigger.all)
-        return any(self._affirmed(p, text) for p in trigger.any)
-
-    def _affirmed(self, pattern: re.Pattern, text: str) -> bool:
-        """A match that is not negated earlier in its clause ("no fever", "not pale")."""
-        return any(not self._negation.search(text[: m.start()]) for m in pattern.finditer(text))
-
     def smalltalk(self, text: str) -> str | None:
         text = normalize(text)
         return next((name for name, pattern in self._smalltalk.items() if pattern.search(text)), None)
@@ -162,19 +139,19 @@ def load_safety_rules() -> SafetyRules:
     return SafetyRules(data, replies)
 
 
-def screen(message: str, standalone: str, rules: SafetyRules) -> Screening:
-    """The input rails, in order: emergency first (on the message itself), then smalltalk, then scope."""
-    emergencies = rules.emergencies(message)
-    if emergencies:
-        return Screening("emergency", emergencies[0].id, emergencies)
+def screen(message: str, standalone: str, rules: SafetyRules, triage: TriageResult | None = None) -> Screening:
+    """The input rails, in order: triage's finding first (signs that need care now, whatever the
+    topic), then smalltalk, then scope."""
+    if triage is not None and triage.escalated:
+        return Screening(triage.level, triage.signs[0].id, triage)
     chat = rules.smalltalk(message)
     if chat:
-        return Screening("smalltalk", chat)
+        return Screening("smalltalk", chat, triage)
     injection = rules.is_injection(message)
     reason = rules.out_of_scope_reason(message)
     if reason:
-        return Screening("out_of_scope", reason, injection=injection)
-    return Screening(None, "", dosing=rules.is_dosing(standalone), injection=injection)
+        return Screening("out_of_scope", reason, triage, injection=injection)
+    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), injection=injection)
 
 
 class RedFlags:

@@ -127,3 +127,37 @@ def test_thresholds_are_chosen_for_recall_first(positives, negatives, expected):
 def test_a_threshold_keeps_false_alarms_within_the_budget():
     negatives = np.array([0.9] * 5 + [0.1] * 995)
     assert choose_threshold(np.array([0.8]), negatives) > 0.9
+
+
+class _Sure:
+    """A stand-in detector that gives one sign the same score everywhere, and the others none."""
+
+    def __init__(self, book, sign_id: str, score: float) -> None:
+        self.sign_ids = tuple(s.id for s in book.signs)
+        self.thresholds = np.full(len(self.sign_ids), 0.7)
+        self.row = np.array([score if s == sign_id else 0.0 for s in self.sign_ids])
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        return np.tile(self.row, (len(features), 1))
+
+
+@pytest.fixture(scope="module")
+def shipped_rules():
+    return Triage.build(None).rules
+
+
+@pytest.mark.parametrize(("sign", "message", "score", "escalated"), [
+    ("calf-clot", "what is the capital of france", 1.0, False),  # none of the sign's words
+    ("calf-clot", "my calf isn't swollen after the flight", 1.0, False),  # context set its words aside
+    ("calf-clot", "my friend's calf was swollen after her flight", 1.0, False),
+    ("no-weight-after-injury", "rolled my ankle and i literally cant put it on the floor", 0.8, False),  # 1 of 2
+    ("no-weight-after-injury", "rolled my ankle and i literally cant put it on the floor", 0.99, True),
+    ("diabetic-foot", "my wife has diabetes and her big toe looks odd", 0.8, False),  # one own group of two
+    ("diabetic-foot", "my wife has diabetes and her big toe has gone odd and glassy", 0.99, True),
+    ("diabetic-foot", "my big toe has a blister", 0.99, False),  # without the circumstance (diabetes): never
+])
+def test_the_detector_speaks_only_on_the_rules_evidence(shipped_rules, sign, message, score, escalated):
+    triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())
+    result = triage.run(message)
+    assert result.escalated == escalated, result
+    assert all(h.id == sign and h.by == "detector" for h in result.signs)

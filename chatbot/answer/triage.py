@@ -7,9 +7,10 @@ Two detectors read the message; either one escalates it:
   context (negated, past, someone else's story, a general question, a harmless cause);
 - the learned detector (triage_model.py): a classifier per sign over the embeddings of the
   message and its sentences together with the rules' features. It speaks for a sign only when
-  the sign's circumstances (diabetes, an injury) and some of its own words are there, and never
-  against the context: where the context set any of them aside ("no swelling", "years ago"),
-  only the rules decide.
+  the sign's circumstances (diabetes, an injury) and all but one of its word groups are there
+  (with only one of them, only at its most confident), and never against the context: where
+  the context set any of the sign's words aside ("no swelling", "years ago"), only the rules
+  decide.
 
 `level` is "emergency" (call the emergency number now) or "urgent" (be seen today), the most
 serious of the signs found; None when nothing needs care now. A general question about a sign
@@ -29,7 +30,15 @@ import numpy as np
 
 from chatbot.answer.reply import Level
 from chatbot.answer.triage_context import load_context
-from chatbot.answer.triage_model import EMBEDDING_SCALE, Detector, Unit, build_detector, fingerprint_of, units_of
+from chatbot.answer.triage_model import (
+    EMBEDDING_SCALE,
+    MAX_THRESHOLD,
+    Detector,
+    Unit,
+    build_detector,
+    fingerprint_of,
+    units_of,
+)
 from chatbot.answer.triage_rules import Reading, SignRules
 from chatbot.answer.triage_signs import load_signs
 from chatbot.answer.triage_text import vocabulary
@@ -117,7 +126,8 @@ class Triage:
             for sign_id, score, threshold in zip(self.detector.sign_ids, scores, self.detector.thresholds, strict=True):
                 if score < threshold or sign_id not in self.signs:
                     continue
-                if self.rules.may_learn(reading, self.signs[sign_id]):
+                evidence = self.rules.evidence(reading, self.signs[sign_id])
+                if evidence == "most" or (evidence == "some" and score >= MAX_THRESHOLD):
                     by_detector[sign_id] = float(score)
         found = by_rules | set(by_detector)
         if not found:

@@ -139,25 +139,31 @@ class SignRules:
     def _anywhere(self, reading: Reading, sign: Sign, group: str, counting: set[str] | None) -> bool:
         return any(counting is None or status in counting for _, status in reading.found[sign.id][group])
 
-    def may_learn(self, reading: Reading, sign: Sign) -> bool:
-        """Whether the learned detector may speak for `sign` here: one of its requirements has
-        every circumstance (diabetes, an injury) and all but one of its own groups counting
-        (both of two), and context set none of the sign's words aside (negated, past, someone
-        else's, a general question, explained). The detector fills in a wording the lexicon
-        lacks, or words too far apart for the rules; it does not guess from a body part."""
+    def evidence(self, reading: Reading, sign: Sign) -> str | None:
+        """How much the learned detector has to stand on for `sign`: "most" when one of its
+        requirements has every circumstance (diabetes, an injury) and all but one of its own
+        groups counting (both of two), "some" when it has the circumstances and half its own
+        groups (one of two), else None; None too when context set any of the sign's words aside (negated, past,
+        someone else's, a general question, explained). The detector fills in a wording the
+        lexicon lacks, or words too far apart for the rules; it does not guess from nothing."""
         found, earlier = reading.found[sign.id], reading.earlier[sign.id]
         if any(status != AFFIRMED for group in sign.lexicon for _, status in found[group]):
-            return False
+            return None
 
         def counts(group: str) -> bool:
             return any(status == AFFIRMED for _, status in found[group]) or group in earlier
 
+        best = None
         for requirement in sign.requires:
             own = [g for g in requirement if g in sign.lexicon]
-            needed = len(own) if len(own) <= 2 else len(own) - 1
-            if all(counts(g) for g in requirement if g in sign.circumstances) and sum(map(counts, own)) >= needed:
-                return True
-        return False
+            if not all(counts(g) for g in requirement if g in sign.circumstances):
+                continue
+            have = sum(map(counts, own))
+            if have >= (len(own) if len(own) <= 2 else len(own) - 1):
+                return "most"
+            if have and 2 * have >= len(own):
+                best = "some"
+        return best
 
     def features(self, reading: Reading, clauses: range | None = None) -> np.ndarray:
         """Per sign: the best share of a requirement present at all, the best share that counts,

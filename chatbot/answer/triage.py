@@ -104,12 +104,29 @@ class Triage:
     def run_many(self, items: Sequence[tuple[str, Sequence[dict | str] | None]]) -> list[TriageResult]:
         """Several messages at once: their texts are embedded in one call."""
         readings = [self.rules.read(message, _user_turns(history)) for message, history in items]
-        scores = self._scores([m for m, _ in items], readings) if self.detector else [None] * len(items)
-        return [self._decide(reading, score) for reading, score in zip(readings, scores, strict=True)]
+        # The detector may speak only where the rules found evidence (see `SignRules.evidence`):
+        # a message with none for any sign is not embedded here at all.
+        evidence = [{s.id: e for s in self.rules.book.signs if (e := self.rules.evidence(r, s))} for r in readings]
+        scores: list[np.ndarray | None] = [None] * len(items)
+        if self.detector is not None:
+            todo = [i for i, found in enumerate(evidence) if found]
+            for i, score in zip(todo, self._scores([items[i][0] for i in todo], [readings[i] for i in todo],
+                                                   [evidence[i] for i in todo]), strict=True):
+                scores[i] = score
+        return [self._decide(r, s, e) for r, s, e in zip(readings, scores, evidence, strict=True)]
 
-    def _scores(self, messages: list[str], readings: list[Reading]) -> list[np.ndarray]:
+    def _scores(self, messages: list[str], readings: list[Reading], evidence: list[dict[str, str]],
+                ) -> list[np.ndarray]:
+        """The detector's score for each sign: the highest over the whole message and those of
+        its sentences that hold words of a sign with evidence, all embedded in one call."""
         assert self.detector is not None and self.embedder is not None
-        units: list[list[Unit]] = [units_of(m, r) for m, r in zip(messages, readings, strict=True)]
+        units: list[list[Unit]] = []
+        for message, reading, found in zip(messages, readings, evidence, strict=True):
+            words = self.rules.sign_words(reading, [self.signs[s] for s in found])
+            units.append([u for u in units_of(message, reading)
+                          if u.clauses is None or any(reading.words[p].clause in u.clauses for p in words)])
+        if not units:
+            return []
         vectors = self.embedder.embed([u.text for us in units for u in us])
         out, row = [], 0
         for reading, us in zip(readings, units, strict=True):
@@ -119,15 +136,13 @@ class Triage:
             row += len(us)
         return out
 
-    def _decide(self, reading: Reading, scores: np.ndarray | None) -> TriageResult:
+    def _decide(self, reading: Reading, scores: np.ndarray | None, evidence: dict[str, str]) -> TriageResult:
         by_rules = {s.id for s in self.rules.fired(reading)}
         by_detector: dict[str, float] = {}
         if scores is not None and self.detector is not None:
             for sign_id, score, threshold in zip(self.detector.sign_ids, scores, self.detector.thresholds, strict=True):
-                if score < threshold or sign_id not in self.signs:
-                    continue
-                evidence = self.rules.evidence(reading, self.signs[sign_id])
-                if evidence == "most" or (evidence == "some" and score >= MAX_THRESHOLD):
+                found = evidence.get(sign_id)
+                if score >= threshold and (found == "most" or (found == "some" and score >= MAX_THRESHOLD)):
                     by_detector[sign_id] = float(score)
         found = by_rules | set(by_detector)
         if not found:

@@ -45,6 +45,7 @@ class SignRules:
         sign_words = set().union(*(p.words() for groups in self.groups.values() for p in groups.values()))
         # Mend typos towards sign words only, never away from a word the context relies on.
         self.speller = Speller(sign_words, dictionary | frozenset(context.words())) if dictionary else None
+        self._turns: dict[str, dict[str, set[str]]] = {}  # earlier turns, read once
 
     def read(self, message: str, history: list[str] = ()) -> Reading:
         words = words_of(message, self.context.clause_breaks, self.speller)
@@ -85,12 +86,22 @@ class SignRules:
         """Per sign, the groups that counted in the person's recent turns."""
         earlier: dict[str, set[str]] = {s.id: set() for s in self.book.signs}
         for turn in list(history)[-HISTORY_TURNS:]:
-            reading = self.read(turn)
-            for sign in self.book.signs:
-                for group, hits in reading.found[sign.id].items():
-                    if any(status == AFFIRMED for _, status in hits):
-                        earlier[sign.id].add(group)
+            for sign_id, groups in self._groups_in(turn).items():
+                earlier[sign_id] |= groups
         return earlier
+
+    def _groups_in(self, turn: str) -> dict[str, set[str]]:
+        """The groups that count in one earlier turn; a conversation sends the same turns again
+        with every message, so they are kept."""
+        groups = self._turns.get(turn)
+        if groups is None:
+            reading = self.read(turn)
+            groups = {s.id: {g for g, hits in reading.found[s.id].items() if any(st == AFFIRMED for _, st in hits)}
+                      for s in self.book.signs}
+            if len(self._turns) >= 1024:
+                self._turns.pop(next(iter(self._turns)))
+            self._turns[turn] = groups
+        return groups
 
     # --- deciding ------------------------------------------------------------------------
     def fired(self, reading: Reading, clauses: range | None = None) -> list[Sign]:
@@ -138,6 +149,10 @@ class SignRules:
 
     def _anywhere(self, reading: Reading, sign: Sign, group: str, counting: set[str] | None) -> bool:
         return any(counting is None or status in counting for _, status in reading.found[sign.id][group])
+
+    def sign_words(self, reading: Reading, signs: list[Sign]) -> set[int]:
+        """Positions of the words of these signs' own groups."""
+        return {p for sign in signs for group in sign.lexicon for p, _ in reading.found[sign.id][group]}
 
     def evidence(self, reading: Reading, sign: Sign) -> str | None:
         """How much the learned detector has to stand on for `sign`: "most" when one of its

@@ -14,7 +14,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # This machine's pip configuration lists an extra index folder that pip warns about on every package.
 PIP_QUIET := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup index run test test-fast eval lint bench browser clean
+.PHONY: setup index run test test-fast eval lint bench browser services clean
 
 setup: $(STAMP)
 
@@ -32,16 +32,35 @@ index: setup
 run: index
 	$(BIN)/python app.py
 
-# Debian's chromium, for the end-to-end browser tests; installed when missing.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests..."; \
+# Debian's chromium and npm, for the end-to-end browser tests, installed when missing; then the
+# axe-core accessibility engine from the npm registry, at the version in package-lock.json.
+browser: node_modules/axe-core/axe.min.js
+	@command -v chromium >/dev/null 2>&1 || $(call apt_install,chromium)
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || $(call apt_install,npm)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+define apt_install
+	{ echo "Installing Debian's $(1) for the browser tests..."; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get install -y -qq --no-install-recommends $(1) >/dev/null 2>&1 \
+	|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $(1) >/dev/null; }; }
+endef
+
+# Debian's PostgreSQL and nginx, for the storage and deployment tests (the fixtures start them
+# on 127.0.0.1 with their own data folders; no system service is used); installed when missing.
+services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -x /usr/sbin/nginx ]; } || { \
+		echo "Installing Debian's postgresql and nginx for the storage and deployment tests..."; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		export DEBIAN_FRONTEND=noninteractive; \
-		$$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
-		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; }
+		$$SUDO apt-get install -y -qq --no-install-recommends postgresql nginx >/dev/null 2>&1 \
+		|| { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends postgresql nginx >/dev/null; }; }
 
-test: index browser
+test: index browser services
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 
@@ -49,7 +68,7 @@ test: index browser
 eval: index
 	$(BIN)/chatbot eval evals/sets/*.yaml --out evals/runs/latest --no-progress
 
-test-fast: index
+test-fast: index services
 	$(BIN)/python -m pytest -m "not e2e and not server"
 
 lint: setup
@@ -59,4 +78,4 @@ bench: index
 	$(BIN)/python bench/retrieval_bench.py
 
 clean:
-	rm -rf $(VENV) index/*.json index/*.jsonl index/*.faiss
+	rm -rf $(VENV) node_modules index/*.json index/*.jsonl index/*.faiss

@@ -60,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
 def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
     from chatbot.bot import Chatbot
     from chatbot.serve.api import create_app
+    from chatbot.serve.feedback import FeedbackStore
+    from chatbot.serve.live import LiveChatbot
+    from chatbot.store.pins import StoredPins
+
+    feedback = FeedbackStore.from_settings(settings)
+    feedback.store.migrate()  # the schema first: a database that cannot be reached stops the start here
+    feedback.store.purge_every()
+    log.info("Records in %s (rows kept %d days)", feedback.store.where, settings.retention_days)
 
     started = time.perf_counter()
     log.info("Loading the model and search index from %s (built first if missing or stale)", settings.index_dir)
@@ -67,7 +75,10 @@ def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast
     summary = bot.index.summary()
     log.info("Index ready: %d chunks, model %s, corpus %s (%.1f s)", summary["chunks"], summary["model"],
              summary["corpus_fingerprint"][:12], time.perf_counter() - started)
-    return create_app(bot, settings)
+    bot.pins = StoredPins(feedback.store, bot.retriever.embedder.model_id)
+    live = LiveChatbot(bot, settings)  # a rebuilt index is picked up without a restart
+    live.start()
+    return create_app(live, settings, feedback=feedback)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""A patient-education chatbot for pain behind the medial malleolus.
+"""A patient-education chatbot: answers from a clinic's articles, cites them, never drops its safety warnings.
 
     from chatbot import Chatbot
     bot = Chatbot.from_settings(rebuild=True)
-    reply = bot.reply("What are the symptoms of tarsal tunnel syndrome?")
+    reply = bot.reply("What helps at home?")
     print(reply.answer)
 """
 

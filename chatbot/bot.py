@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
@@ -29,18 +30,25 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableSequence
 from pydantic import ConfigDict
 
-from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer, load_phrases
-from chatbot.answer.conversation import Condensed, Topics, condense, refers_back, validate_history
+from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer
+from chatbot.answer.conversation import Condensed, condense, refers_back, validate_history
+from chatbot.answer.red_flags import RedFlags
 from chatbot.answer.reply import ESCALATIONS, Alert, Reply
-from chatbot.answer.safety import RedFlags, SafetyRules, Screening, finalize, load_safety_rules, screen
+from chatbot.answer.safety import SafetyRules, Screening, finalize, load_safety_rules, screen
+from chatbot.answer.scope import Scope
 from chatbot.answer.triage import Triage
+from chatbot.answer.wording import Article, Wording, load_phrases
 from chatbot.config import Settings
 from chatbot.knowledge.markdown import parse_blocks
+from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
 from chatbot.search.cache import CachedEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
 from chatbot.search.index import SearchIndex, open_index
-from chatbot.search.retrieval import HybridRetriever, Retrieval
+from chatbot.search.retrieval import Hit, HybridRetriever, Retrieval
+
+if TYPE_CHECKING:
+    from chatbot.store.pins import PinnedSections
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -59,20 +67,35 @@ class Turn:
 
 
 class Chatbot:
+    pins: PinnedSections | None = None  # curated answers (chatbot/store/pins.py), set by the server
+
     def __init__(
         self, index: SearchIndex, embedder: Embedder, composer: Composer | None = None,
-        rules: SafetyRules | None = None, k: int = 5, triage: Triage | None = None,
-        triage_dir: Path | None = None,
+        rules: SafetyRules | None = None, k: int = 5, settings: Settings | None = None,
+        triage: Triage | None = None, triage_dir: Path | None = None,
     ) -> None:
         self.index = index
+        self.settings = settings or Settings()
         # Triage and retrieval share embeddings: the message triage embeds first is not embedded again.
-        embedder = CachedEmbedder(embedder)
+        embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self.retriever = HybridRetriever(index, embedder)
         self.triage = triage or Triage.build(embedder, corpus_sentences(index), cache_dir=triage_dir)
-        self.topics = Topics.from_chunks(index.chunks, index.glossary)
-        self.composer = composer or ExtractiveComposer(self.topics)
+        self.topics = Topics(index.topics, index.glossary)
         self.rules = rules or load_safety_rules()
-        self.red_flags = RedFlags.from_chunks(index.chunks, embedder, self.rules)
+        known_words = getattr(embedder, "known_words", None)
+        self.scope = Scope.from_index(index, self.topics, known_words() if callable(known_words) else ())
+        articles = [Article(d["id"], d["title"], d.get("covers", ""), tuple(d.get("questions", ())))
+                    for d in index.manifest["corpus"]["documents"]]
+        self.wording = Wording.from_corpus(self.settings, articles, index.chunks, index.topics)
+        self.composer = composer or ExtractiveComposer(self.topics, wording=self.wording)
+        self.composer.many_articles = len(articles) > 1
+        if isinstance(self.composer, ExtractiveComposer):
+            self.composer.know(index.chunks)
+        spec = self.rules.data["red_flags"]
+        self.red_flags = RedFlags.from_chunks(index.chunks, embedder.embed, spec["fallback"], spec["heading"],
+                                              int(spec["shown"]))
+        # "is ibuprofen ok?" asks about the treatments, where the articles name medicines.
+        self._medicines_in_corpus = any(self.rules.names_medicine(c.text) for c in index.chunks)
         self.k = k
         self._chunks = {c.id: c for c in index.chunks}
         self._positions = {c.id: i for i, c in enumerate(index.chunks)}
@@ -100,7 +123,7 @@ class Chatbot:
         index = open_index(
             settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=rebuild
         )
-        return cls(index, embedder, triage_dir=settings.index_dir / "triage")
+        return cls(index, embedder, settings=settings, triage_dir=settings.index_dir / "triage")
 
     def reply(self, message: str, history: list[dict[str, str]] | None = None) -> Reply:
         """Answer `message`, given the conversation so far. Any text gets a reply."""
@@ -133,24 +156,45 @@ class Chatbot:
         if not turn.message.strip():
             return replace(turn, screening=Screening("smalltalk", "empty"))
         condensed = turn.condensed or Condensed(turn.message)
+        own_words = self.retriever.reader.correct(turn.message)  # the message itself, spelling fixed
         triage = self.triage.run(turn.message, turn.history)  # first, whatever the topic
-        return replace(turn, screening=screen(turn.message, condensed.question, self.rules, triage))
+        return replace(turn, screening=screen(own_words, condensed.question, self.rules, self.scope, triage))
 
     def retrieve(self, turn: Turn) -> Turn:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
             return turn
         retrieval = self.retriever.retrieve(turn.condensed.question, self.k)
+        if (pinned := self._pinned(retrieval)) is not None:
+            return replace(turn, retrieval=pinned)
         if len(turn.condensed.topics) > 1:
             retrieval = self._retrieve_each_topic(turn.condensed, retrieval)
         # The kind of answer asked for ("how do I treat ...") counts only for a question about
         # "it" or "this": "how do I fix my car" asks for a treatment too.
+        question = turn.condensed.question
+        verdict = turn.screening.scope
         in_scope = (
-            turn.condensed.topic is not None or retrieval.relevant or self.rules.has_anchor(turn.condensed.question)
+            turn.condensed.topic is not None or retrieval.relevant or self.scope.anchored(question)
+            or (verdict is not None and verdict.anchored)
+            or (self._medicines_in_corpus and self.rules.names_medicine(question))
             or (bool(retrieval.query.intents) and refers_back(turn.message))
         )
         if not in_scope:
             return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
         return replace(turn, retrieval=retrieval)
+
+    def _pinned(self, retrieval: Retrieval) -> Retrieval | None:
+        """The sections an admin pinned for questions like this one, ranked first; None if no
+        pin is close or its sections are gone from the index."""
+        if self.pins is None:
+            return None
+        # The vector the dense search just used (cached): pins are matched in the same space.
+        vector = self.retriever.embed_query(retrieval.query.dense_text or retrieval.query.search_text)
+        ids = [i for i in self.pins.match(vector) or [] if i in self._chunks]
+        if not ids:
+            return None
+        ranked = [*retrieval.hits, *retrieval.rest]
+        pinned = [Hit(self._chunks[i], 1.0, 1.0, 1.0) for i in ids]
+        return replace(retrieval, hits=pinned, rest=[h for h in ranked if h.chunk.id not in ids], relevant=True)
 
     def _retrieve_each_topic(self, condensed: Condensed, combined: Retrieval) -> Retrieval:
         """For "tendonitis or tendonosis?": search once per topic and interleave the hits,
@@ -190,22 +234,22 @@ class Chatbot:
         topic_vectors = None
         if draft.chunks:
             topic_vectors = self._chunk_vectors[[self._positions[c.id] for c in draft.chunks]]
-        flags = self.red_flags.for_topic(topic_vectors)
-        return finalize(kind, draft.body, draft.citations, self._chunks, flags, self.rules, self.red_flags.heading,
-                        alert=draft.alert)
+        shown = self.red_flags.for_reply([c.doc_id for c in draft.chunks], topic_vectors)
+        return finalize(kind, draft.body, draft.citations, self._chunks, shown.flags, self.rules, shown.heading,
+                        alert=draft.alert, notices=draft.notices, red_flags_source=shown.source)
 
     # --- replies that do not come from the article ----------------------------------------
     def _fixed_text(self, screening: Screening) -> str:
-        replies = self._replies
-        examples = "\n".join(f"- {q}" for q in self.rules.examples)
+        replies, wording = self._replies, self.wording
+        examples = "\n".join(f"- {q}" for q in wording.examples)
+        try_asking = f"\n\n{replies['smalltalk']['try_asking']}\n{examples}" if examples else ""
         if screening.kind == "out_of_scope":
-            text = replies["out_of_scope"]["reveal_rules" if screening.reason == "reveal_rules" else "general"]
-            return f"{_oneline(text)}\n\n{replies['smalltalk']['try_asking']}\n{examples}"
+            reason = screening.reason if screening.reason in replies["out_of_scope"] else "general"
+            named = ", ".join(screening.scope.named) if screening.scope else ""
+            return wording.fill(replies["out_of_scope"][reason], named=named) + try_asking
         reason = screening.reason if screening.reason in replies["smalltalk"] else "greeting"
-        text = _oneline(replies["smalltalk"][reason])
-        if reason in ("greeting", "about_bot"):
-            text += f"\n\n{replies['smalltalk']['try_asking']}\n{examples}"
-        return text
+        text = wording.fill(replies["smalltalk"][reason])
+        return text + try_asking if reason in ("greeting", "about_bot") else text
 
 
 def corpus_sentences(index: SearchIndex) -> list[str]:

@@ -5,12 +5,15 @@ Examples::
     chatbot index build                 # (re)build index/ from corpus/
     chatbot index build --if-stale      # only when the corpus, model or chunking changed
     chatbot index status                # what the index was built from, and whether it is current
+    chatbot index status --sections     # every section with its role and topic
+    chatbot index build --gate evals/sets/core.yaml   # publish only if the set passes
     chatbot search "burning in my sole at night" -k 3
     chatbot search "pttd treatment" --json
-    chatbot ask "how is tarsal tunnel syndrome treated?"
+    chatbot ask "what can i do at home?"
     chatbot ask "and how long does it take?" --history conversation.json --json
     chatbot chat                        # talk in the terminal
     chatbot eval evals/sets/core.yaml --out evals/runs/today
+    chatbot admin hash-secret           # the value for CHATBOT_ADMIN_SECRET_HASH
 
 Settings come from `CHATBOT_*` environment variables (see README); flags override them.
 """
@@ -63,8 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     build = index.add_parser("build", help="build index/ from the corpus")
     build.add_argument("--if-stale", action="store_true", help="do nothing when the index is current")
     build.add_argument("--backend", choices=["auto", "numpy", "sentence-transformers"], help="embedding backend")
+    build.add_argument("--gate", action="append", default=[], type=Path, metavar="SET",
+                       help="publish the new index only if this question set passes its gates (repeatable)")
     build.set_defaults(run=_index_build)
     status = index.add_parser("status", help="show the index manifest and whether it is current")
+    status.add_argument("--sections", action="store_true", help="list every section with its role and topic")
     status.set_defaults(run=_index_status)
 
     search = commands.add_parser("search", help="print the sections that best match a question")
@@ -91,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
                           help="extra gate, e.g. 'kind_accuracy>=0.95' (repeatable)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
+    admin_parser = commands.add_parser("admin", help="the admin area at /admin")
+    admin = admin_parser.add_subparsers(title="admin commands")
+    hash_secret = admin.add_parser("hash-secret", help="read a secret (twice at a terminal), print its hash")
+    hash_secret.set_defaults(run=_hash_secret)
     return parser
 
 
@@ -123,11 +133,21 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
         except IndexProblem as problem:
             print(str(problem).split(" Run `")[0], "Rebuilding.")
     started = time.perf_counter()
-    index = build_index(documents, embedder, settings.max_chunk_tokens, progress=sys.stderr.isatty())
+    try:
+        previous = load_index(settings.index_dir)  # unchanged chunks keep their vectors
+    except IndexProblem:
+        previous = None
+    index = build_index(documents, embedder, settings.max_chunk_tokens, progress=sys.stderr.isatty(),
+                        previous=previous)
+    if args.gate and not _passes_gates(index, embedder, settings, args.gate):
+        print(f"Not published: the index in {settings.index_dir} is unchanged.", file=sys.stderr)
+        return 1
     save_index(index, settings.index_dir)
+    embedded = index.manifest["embedded"]
     print(
-        f"Built {settings.index_dir}: {len(index.chunks)} chunks from {len(documents)} document(s), "
-        f"model {embedder.model_id}, in {time.perf_counter() - started:.1f} s."
+        f"Built {settings.index_dir}: {len(index.chunks)} chunks from {len(documents)} document(s) "
+        f"({embedded['chunks']} embedded, {embedded['reused']} unchanged), model {embedder.model_id}, "
+        f"in {time.perf_counter() - started:.1f} s."
     )
     _triage_build(index, embedder, settings)
     return 0
@@ -147,6 +167,24 @@ def _triage_build(index, embedder, settings: Settings) -> None:
           f"({len(triage.signs)} signs{f', last build {built} s' if built else ''}).")
 
 
+def _passes_gates(index: Any, embedder: Any, settings: Settings, sets: list[Path]) -> bool:
+    """Run question sets against a built index before it is published."""
+    from chatbot.bot import Chatbot
+    from chatbot.evals.runner import evaluate
+    from chatbot.evals.sets import load_sets
+    from chatbot.evals.targets import InProcessTarget
+
+    bot = Chatbot(index, embedder, settings=settings, triage_dir=settings.index_dir / "triage")
+    suites = [s for s in load_sets(sets, index.chunks) if not s.skipped]
+    run = evaluate(InProcessTarget(bot), suites, index.chunks, index.manifest, bot.k, progress=False)
+    for gate in run.gates:
+        if gate.ok is False:
+            print(f"gate failed: {gate.scope} {gate.gate} {gate.value} {gate.detail}".rstrip(), file=sys.stderr)
+    passed = sum(r.passed for r in run.results)
+    print(f"Gate sets: {passed}/{len(run.results)} cases passed; {'PASSED' if run.passed else 'FAILED'}.")
+    return run.passed
+
+
 def _index_status(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.errors import IndexProblem
     from chatbot.knowledge.corpus import load_corpus
@@ -155,6 +193,8 @@ def _index_status(args: argparse.Namespace, settings: Settings) -> int:
 
     index = load_index(settings.index_dir)
     print(json.dumps(index.summary(), indent=2))
+    if args.sections:
+        _print_sections(index)
     try:
         embedder = load_embedder(settings.model_path, settings.embedder)
         check_current(index, load_corpus(settings.corpus_dir), embedder, settings.max_chunk_tokens)
@@ -163,6 +203,18 @@ def _index_status(args: argparse.Namespace, settings: Settings) -> int:
     except IndexProblem as problem:
         print(f"current: no. {problem}")
         return 1
+
+
+def _print_sections(index: Any) -> None:
+    """Every section with its role, where the role came from, and the topic it belongs to."""
+    from chatbot.knowledge.topics import Topics
+
+    topics = Topics(index.topics)
+    print(f"{'role':<14}{'from':<14}{'topic':<32}section")
+    for chunk in index.chunks:
+        topic = next((t.name for t in reversed(topics.topics) if t.heads(chunk)), "")
+        part = f" (part {chunk.part})" if chunk.part > 1 else ""
+        print(f"{chunk.role:<14}{chunk.role_source:<14}{topic[:30]:<32}{chunk.doc_id}: {chunk.section}{part}")
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -205,7 +257,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     bot = Chatbot.from_settings(settings)
     history: list[dict[str, str]] = []
-    print("Ask about pain behind the inner ankle bone. Empty line or Ctrl-D to quit.\n")
+    print(f"Ask about {bot.wording.covers}. Empty line or Ctrl-D to quit.\n")
     while True:
         try:
             message = input("you> ").strip()
@@ -223,6 +275,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.evals.runner import run_from_cli
 
     return run_from_cli(args, settings)
+
+
+def _hash_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from chatbot.serve.admin.auth import hash_secret
+
+    if sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("Admin secret (12 characters or more): ")
+        if getpass.getpass("The same again: ") != secret:
+            raise ChatbotError("The two secrets differ.")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    print(hash_secret(secret))
+    return 0
 
 
 def _read_history(path: Path) -> list[dict[str, str]]:

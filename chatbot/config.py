@@ -16,6 +16,12 @@ limit off); ALLOWED_ORIGINS (comma-separated origins whose pages may call /api) 
 FRAME_ANCESTORS (who may frame the pages); TRUST_PROXY_HEADERS (take the client address
 from X-Forwarded-For: only behind a proxy that sets it); REPLY_THREADS (replies computed at
 once); DATA_DIR (feedback database).
+
+Storage and the admin area (chatbot/store/, chatbot/serve/admin/): DATABASE_URL (empty: a
+SQLite file under DATA_DIR; `postgresql://user@host/db` for several replicas); RETENTION_DAYS
+(replies and ratings older than this are deleted); STORE_QUESTIONS (off: no question or
+comment text is stored at all); ADMIN_SECRET_HASH (the admin area at /admin is off unless set;
+make one with `chatbot admin hash-secret`).
 """
 
 from __future__ import annotations
@@ -57,6 +63,11 @@ class Settings:
     embedder: str = "auto"
     max_chunk_tokens: int = 256
 
+    # The bot's own wording; empty means: from the corpus (answer/wording.py).
+    bot_name: str = ""
+    covers: str = ""  # what the articles cover, as the greeting says it: "heel pain"
+    example_questions: tuple[str, ...] = ()  # in the environment, separated by "|"
+
     host: str = "127.0.0.1"
     port: int = 7860
     max_message_chars: int = 2000
@@ -73,6 +84,12 @@ class Settings:
     # together can be embedded as one batch (batching.py); far more would only contend.
     reply_threads: int = 0
     batch_questions: bool = True  # the server embeds questions that arrive together as one batch
+    reload_seconds: float = 2.0  # how often the server looks for a rebuilt index (0: never)
+
+    database_url: str = ""  # empty: SQLite under data_dir
+    retention_days: int = 30
+    store_questions: bool = True
+    admin_secret_hash: str = ""  # empty: no admin area
 
     @property
     def reply_concurrency(self) -> int:
@@ -106,6 +123,9 @@ class Settings:
         return replace(self, **changes)
 
 
+_SEPARATORS = {PREFIX + "EXAMPLE_QUESTIONS": "|"}  # questions have commas in them
+
+
 def _names() -> list[str]:
     return [PREFIX + f.name.upper() for f in fields(Settings)]
 
@@ -133,6 +153,8 @@ def _convert(key: str, raw: Any, annotation: str) -> Any:
             return None if raw in ("", None) else Path(raw).expanduser()
         if annotation == "int":
             return int(raw)
+        if annotation == "float":
+            return float(raw)
         if annotation == "bool":
             if isinstance(raw, bool):
                 return raw
@@ -142,7 +164,7 @@ def _convert(key: str, raw: Any, annotation: str) -> Any:
                 return False
             raise ValueError(raw)
         if annotation.startswith("tuple"):
-            items = raw if isinstance(raw, list) else str(raw).split(",")
+            items = raw if isinstance(raw, list) else str(raw).split(_SEPARATORS.get(key, ","))
             return tuple(str(item).strip() for item in items if str(item).strip())
         return str(raw)
     except (TypeError, ValueError):

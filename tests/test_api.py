@@ -374,7 +374,8 @@ def test_feedback_stores_no_ip_address_or_other_client_data(fake_bot, tmp_path):
     db = tmp_path / "data" / "feedback.sqlite3"
     with sqlite3.connect(db) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(feedback)")]
-    assert columns == ["id", "created_at", "rating", "comment", "message_id", "question", "answer", "kind", "source"]
+    assert columns == ["id", "created_at", "rating", "comment", "message_id", "question", "answer", "kind", "source",
+                       "sections"]
     raw = db.read_bytes()
     for trace in (b"203.0.113.77", b"testclient", b"secret-agent", b"127.0.0.1"):
         assert trace not in raw

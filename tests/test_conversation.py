@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answer.conversation import Topics, condense, validate_history
+from chatbot.answer.conversation import condense, validate_history
 from chatbot.errors import InvalidInput
+from chatbot.knowledge.topics import Topics
 
 
 @pytest.fixture(scope="module")
 def topics(fake_index):
-    return Topics.from_chunks(fake_index.chunks, fake_index.glossary)
+    return Topics(fake_index.topics, fake_index.glossary)
 
 
 def test_topics_are_the_article_conditions(topics):

@@ -116,3 +116,20 @@ def test_open_index_rebuilds_when_asked(tmp_path, corpus_copy, fake_embedder, ca
     assert (folder / "manifest.json").is_file()
     again = open_index(folder, corpus_copy, fake_embedder)  # current now: loads, no rebuild
     assert again.manifest["built_at"] == built.manifest["built_at"]
+
+
+def test_a_rebuild_embeds_only_the_chunks_whose_text_changed(corpus_copy, tmp_path):
+    from chatbot.knowledge.corpus import load_corpus
+    from chatbot.search.index import build_index
+    from tests.fakes import HashingEmbedder
+
+    embedder = HashingEmbedder()
+    first = build_index(load_corpus(corpus_copy), embedder)
+    article = next(corpus_copy.glob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8").replace("Morning stiffness", "Stiffness in the morning"),
+                       encoding="utf-8")
+    second = build_index(load_corpus(corpus_copy), embedder, previous=first)
+    assert second.manifest["embedded"] == {"chunks": 1, "reused": len(first.chunks) - 1}
+    fresh = build_index(load_corpus(corpus_copy), embedder)
+    assert (second.vectors.reconstruct_n(0, second.vectors.ntotal)
+            == fresh.vectors.reconstruct_n(0, fresh.vectors.ntotal)).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import html
 import json
@@ -14,16 +15,21 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from chatbot.answer.safety import load_safety_rules
+from chatbot.answer.wording import Wording
 from chatbot.config import Settings
-from chatbot.serve.widget import CONFIG_SLOT, create_router, frame_ancestors, server_config
+from chatbot.serve.widget import CONFIG_SLOT, create_router, frame_ancestors, minify, server_config
 
 SOURCE = resources.files("chatbot.serve").joinpath("static", "widget.js").read_text(encoding="utf-8")
-MAX_BYTES = 30 * 1024
+MAX_BYTES = 30 * 1024  # what a clinic's visitors download, minified
+MAX_GZIP_BYTES = 11 * 1024  # and over the wire
+# The source is written to be read (comments, names, layout) and is minified when served: its
+# own budget is larger, and still bounded so that the widget stays small.
+MAX_SOURCE_BYTES = 40 * 1024
 
 
-def client(settings: Settings | None = None) -> TestClient:
+def client(settings: Settings | None = None, wording: Wording | None = None) -> TestClient:
     app = FastAPI()
-    app.include_router(create_router(settings or Settings()))
+    app.include_router(create_router(settings or Settings(), wording))
     return TestClient(app)
 
 
@@ -33,7 +39,7 @@ def web() -> TestClient:
 
 
 def served_config(script: str) -> dict:
-    match = re.search(r"const SERVER = (\{.*?\});\n", script)
+    match = re.search(r"const SERVER\s*=\s*(\{.*?\});", script)
     assert match, "the server config was not filled in"
     return json.loads(match.group(1))
 
@@ -45,7 +51,25 @@ def test_widget_js_is_served_as_javascript_and_small(web):
     assert response.headers["content-type"] == "text/javascript; charset=utf-8"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert len(response.content) < MAX_BYTES, f"widget.js is {len(response.content)} bytes"
-    assert len(SOURCE.encode()) < MAX_BYTES
+    assert len(gzip.compress(response.content, 9)) < MAX_GZIP_BYTES
+    assert len(SOURCE.encode()) < MAX_SOURCE_BYTES
+
+
+def test_the_served_script_is_minified_and_keeps_its_literals(web):
+    served = web.get("/widget.js").text
+    assert len(served) < 0.85 * len(SOURCE)
+    assert "/*" not in served and "\n  " not in served  # comments and indentation out
+    # The style sheet (a template literal), strings with "//" and regular expressions survive whole.
+    styles = re.search(r"const STYLES = (`.*?`);", SOURCE, re.S).group(1)
+    assert styles in served
+    for literal in ['"http://www.w3.org/2000/svg"', r"/^[-*+]\s+(.*)$/", r"/\{(\w+)\}/g"]:
+        assert literal in SOURCE and literal in served, literal
+
+
+def test_minify_keeps_strings_and_drops_comments():
+    script = 'const a = "x // y"; /* gone */ const b = `  two\n  lines `; // gone too\nconst r = /a\\/b/g;'
+    out = minify(script)
+    assert '"x // y"' in out and "`  two\n  lines `" in out and "/a\\/b/g" in out and "gone" not in out
 
 
 def test_widget_js_caching(web):
@@ -63,7 +87,10 @@ def test_widget_js_carries_the_servers_limits_and_wording(web):
     config = served_config(script)
     rules = load_safety_rules()
     assert config["disclaimer"] == rules.disclaimer
-    assert config["starters"] == rules.examples[:3]
+    assert config["starters"] == []  # no wording given: no example questions to offer
+    wording = Wording("the assistant", "boots", ("How do I dry wet boots?",), 1)
+    own = served_config(client(Settings(), wording).get("/widget.js").text)
+    assert own["starters"] == ["How do I dry wet boots?"] and "boots" in own["greeting"]
     assert (config["maxHistoryTurns"], config["maxHistoryBytes"], config["maxMessageChars"]) == (20, 16384, 2000)
     custom = served_config(client(Settings(max_history_turns=6, max_message_chars=500)).get("/widget.js").text)
     assert (custom["maxHistoryTurns"], custom["maxMessageChars"]) == (6, 500)
@@ -71,6 +98,7 @@ def test_widget_js_carries_the_servers_limits_and_wording(web):
 
 def test_the_plain_file_works_without_the_server_config():
     assert SOURCE.count(CONFIG_SLOT) == 1
+    assert CONFIG_SLOT not in minify(SOURCE.replace(CONFIG_SLOT, "{}"))
     assert set(server_config(Settings())) <= set(re.findall(r"^    (\w+):", SOURCE, re.M))
 
 
@@ -139,8 +167,8 @@ def test_demo_page_shows_the_snippet_in_place_and_as_text(web):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
     tag = (
-        '<script src="http://testserver/widget.js" data-title="Ask about ankle pain"\n'
-        '        data-color="#0b6e4f" data-greeting="Hi! Ask me about pain on the inside of the ankle."\n'
+        '<script src="http://testserver/widget.js" data-title="Ask a question"\n'
+        '        data-color="#0b6e4f" data-greeting="Hi! Ask me a question about the articles I answer from."\n'
         '        data-position="right" async></script>'
     )
     assert tag in page  # the real tag, in place

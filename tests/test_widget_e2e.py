@@ -239,7 +239,8 @@ def test_demo_page_desktop_flow(page, server_url):
     # The disclaimer is on screen as soon as the panel opens, with example questions.
     assert "not medical advice" in shadow(page, ".intro .disclaimer").inner_text()
     assert shadow(page, ".starters button").count() >= 1
-    assert shadow(page, "[role=log][aria-live=polite]").count() == 1
+    assert shadow(page, "[role=log][aria-live=off]").count() == 1  # replies are announced by a status region
+    assert shadow(page, "[role=status][aria-live=polite]").count() == 1
     assert shadow(page, "textarea").evaluate("el => el.labels[0].textContent") == "Your question"
 
     # The page's hostile CSS does not reach inside.
@@ -249,7 +250,7 @@ def test_demo_page_desktop_flow(page, server_url):
     )
     assert "Comic" not in styles[0] and styles[1] == "none" and styles[2] == "fixed", styles
     assert shadow(page, ".send").is_visible()
-    assert shadow(page, "header").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(11, 110, 79)"
+    assert shadow(page, ".head").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(11, 110, 79)"
 
     watch_streaming(page)
     ask(page, "symptoms of tarsal tunnel syndrome", 0)
@@ -350,10 +351,11 @@ def test_emergency_and_clear(page, server_url):
     open_widget(page)
     ask(page, "i fell and the bone is sticking out of my ankle", 0)
     reply = last_reply(page)
-    assert reply.get_attribute("role") == "alert"
     assert "emergency" in reply.get_attribute("class")
-    assert reply.locator(".urgent svg").count() == 1
-    assert reply.locator(".urgent").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(180, 35, 24)"
+    alert = reply.locator(".alert")
+    assert alert.get_attribute("role") == "alert" and "emergency number" in alert.inner_text()
+    assert alert.locator(".alert-head svg").count() == 1
+    assert alert.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(180, 35, 24)"
     assert reply.locator(".flags li").count() >= 1
     assert reply.locator(".disclaimer").inner_text()
 
@@ -535,10 +537,10 @@ def test_embed_page(page, server_url):
     panel = shadow(page, ".panel")
     panel.wait_for(state="visible")
     assert shadow(page, ".launcher").count() == 0 and shadow(page, "[aria-label='Close chat']").count() == 0
-    assert shadow(page, "h2").inner_text() == "Ask the clinic"
+    assert shadow(page, "h1").inner_text() == "Ask the clinic"
     assert panel.bounding_box() == {"x": 0, "y": 0, "width": 1280, "height": 860}
     # A light clinic colour gets dark text on it (the style sheet applies under the strict CSP).
-    header = shadow(page, "header").evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]")
+    header = shadow(page, ".head").evaluate("el => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]")
     assert header == ["rgb(255, 212, 0)", "rgb(0, 0, 0)"], header
     ask(page, "symptoms of tarsal tunnel syndrome", 0)
     check_answer(page)
@@ -573,7 +575,7 @@ def test_snippet_on_another_site(page, server_url, clinic):
     page.goto(clinic["origin"] + "/")
     open_widget(page)
     assert shadow(page, ".launcher").bounding_box()["x"] < 100
-    assert shadow(page, "header").evaluate("el => getComputedStyle(el).color") == "rgb(255, 255, 255)"
+    assert shadow(page, ".head").evaluate("el => getComputedStyle(el).color") == "rgb(255, 255, 255)"
     ask(page, "symptoms of tarsal tunnel syndrome", 0)
     check_answer(page)
     assert page.evaluate("Object.keys(window.AnkleChat).sort().join()") == "clear,close,open"
@@ -584,3 +586,131 @@ def test_snippet_on_another_site(page, server_url, clinic):
                    return Object.keys(window).filter((k) => !(k in blank) && isNaN(k)); }"""
     )
     assert extra_globals == ["AnkleChat"], extra_globals
+
+
+# --- replies from their fields, alerts, scrolling, the clinic's own words -------------------
+SSE = {"status": 200, "headers": {"Content-Type": "text/event-stream"}}
+
+
+def _reply_stream(reply: dict) -> str:
+    text = json.dumps({"text": reply["answer"]})
+    return f"event: delta\ndata: {text}\n\nevent: reply\ndata: {json.dumps(reply)}\n\n"
+
+
+def _answer_with(page, reply: dict, question: str = "a question") -> None:
+    page.route("**/api/chat/stream", lambda route: route.fulfill(**SSE, body=_reply_stream(reply)), times=1)
+    ask(page, question)
+
+
+def test_phone_emergency_headline_is_on_screen_and_first(phone, server_url):
+    phone.goto(server_url + "/demo")
+    open_widget(phone)
+    ask(phone, "symptoms of tarsal tunnel syndrome", 0)
+    ask(phone, "i fell and the bone is sticking out of my ankle")
+    phone.wait_for_timeout(300)
+    reply = last_reply(phone)
+    headline = reply.locator(".alert strong").first
+    assert "emergency number" in headline.inner_text()
+    box = headline.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+    assert reply.evaluate("el => [...el.children].find(c => !c.classList.contains('sr-only')).className") == "alert"
+    assert reply.locator(".alert").get_attribute("role") == "alert"
+    log, question = shadow(phone, ".log").bounding_box(), shadow(phone, ".msg.user").last.bounding_box()
+    assert log["y"] <= question["y"] <= log["y"] + 40, (question, log)  # the question on top, the alert below it
+    screenshot(phone, "widget_phone_emergency.png")
+
+
+def test_a_new_question_comes_to_the_top_of_the_log(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    ask(page, "symptoms of tarsal tunnel syndrome", 0)
+    ask(page, "how is posterior tibial tendon dysfunction treated")
+    shadow(page, ".log").evaluate("el => { el.scrollTop = 0; }")
+    ask(page, "when should i see a doctor")
+    log = shadow(page, ".log").bounding_box()
+    question = shadow(page, ".msg.user").last.bounding_box()
+    assert log["y"] <= question["y"] <= log["y"] + 40, (question, log)
+    spoken = shadow(page, "[role=status][aria-live=polite]").inner_text()
+    assert spoken.startswith("Answer:") and "not medical advice" not in spoken
+
+
+def test_a_reply_is_drawn_from_its_fields(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    reply = {
+        "answer": "IGNORED when fields are there", "kind": "urgent", "body": "What to do next [1] [2].",
+        "alert": {"level": "urgent", "message": "**See a doctor today.** Do not wait.", "signs": ["a warm, red ankle"]},
+        "notices": [{"kind": "not_covered", "text": "The articles do not cover infections."}],
+        "citations": [
+            {"n": 1, "id": "a", "section": "A › B › C", "label": "Part C", "article_id": "one",
+             "article_title": "First article", "quote": "quoted one", "score": 0.9},
+            {"n": 2, "id": "b", "section": "X › Y", "label": "Part Y", "article_id": "two",
+             "article_title": "Second article", "quote": "quoted two", "score": 0.8},
+        ],
+        "red_flags": ["Flag one", "Flag two"], "red_flags_heading": "Get help if:", "disclaimer": "Not advice.",
+    }
+    _answer_with(page, reply)
+    shown = last_reply(page)
+    assert "IGNORED" not in shown.inner_text()
+    alert = shown.locator(".alert")
+    assert alert.get_attribute("role") == "alert" and "See a doctor today." in alert.locator("strong").inner_text()
+    assert "a warm, red ankle" in alert.inner_text() and "urgent" in alert.inner_text().lower()
+    assert alert.evaluate("el => getComputedStyle(el).backgroundColor") != "rgb(180, 35, 24)"  # its own style
+    order = shown.evaluate(
+        "el => [...el.querySelectorAll('.alert, .notice, .md, .sources, .flags')].map(e => e.className)")
+    assert order == ["alert", "notice", "md", "sources", "flags"], order
+    assert shown.locator("summary").all_inner_texts() == ["1Part C", "2Part Y"]
+    assert shown.locator(".path").all_text_contents() == ["First article", "Second article"]
+    assert shown.locator(".flags").inner_text().startswith("Get help if:")
+    assert shown.locator(".flags li").all_inner_texts() == ["Flag one", "Flag two"]
+    page.reload()  # shown again from the tab's storage: the same, but not announced again
+    shadow(page, ".panel").wait_for(state="visible")
+    assert last_reply(page).locator(".alert").get_attribute("role") is None
+    assert last_reply(page).locator(".notice").inner_text() == "The articles do not cover infections."
+
+
+def test_an_older_servers_reply_still_shows_its_parts(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    old = {"answer": "Old body text.\n\n---\n\n**See someone if:**\n- Old flag\n\n_Old disclaimer._", "kind": "answer",
+           "citations": []}
+    _answer_with(page, old)
+    shown = last_reply(page)
+    assert shown.locator(".md").inner_text() == "Old body text." and shown.locator(".md hr").count() == 0
+    assert shown.locator(".flags li").all_inner_texts() == ["Old flag"]
+    assert shown.locator(".disclaimer").inner_text() == "Old disclaimer."
+
+
+def test_a_clinic_sets_the_widgets_words_and_right_to_left(page, server_url, clinic):
+    words = {"send": "إرسال", "placeholder": "اكتب سؤالك", "clear": "مسح المحادثة", "close": "إغلاق",
+             "input": "سؤالك", "dir": "rtl", "unknown": "ignored"}
+    clinic["page"] = (
+        "<!doctype html><html lang=ar><title>Clinic</title><h1>Clinic</h1>"
+        f'<script src="{server_url}/widget.js" data-title="اسأل" data-strings=\'{json.dumps(words)}\' async></script>'
+    )
+    page.goto(clinic["origin"] + "/")
+    open_widget(page)
+    assert shadow(page, ".send").inner_text() == "إرسال"
+    assert shadow(page, "textarea").get_attribute("placeholder") == "اكتب سؤالك"
+    assert shadow(page, "[aria-label='مسح المحادثة']").count() == 1
+    assert shadow(page, ".root").get_attribute("dir") == "rtl"
+    assert shadow(page, ".launcher").inner_text() == "إغلاق"  # open: the launcher closes it
+    ask(page, "symptoms of tarsal tunnel syndrome", 0)
+    panel, question = shadow(page, ".panel").bounding_box(), shadow(page, ".msg.user").last.bounding_box()
+    assert question["x"] - panel["x"] < 40, (question, panel)  # the visitor's words on the right-to-left start side
+    screenshot(page, "widget_rtl.png")
+
+
+def test_the_text_box_grows_with_what_is_typed(page, server_url):
+    page.goto(server_url + "/demo")
+    open_widget(page)
+    box = shadow(page, "textarea")
+    before = box.bounding_box()["height"]
+    box.press_sequentially("a long question " * 12 + "\n" * 0)
+    grown = box.bounding_box()["height"]
+    assert grown > before + 10, (before, grown)
+    box.fill("")
+    box.dispatch_event("input")
+    assert box.bounding_box()["height"] <= before + 1
+    assert shadow(page, ".launcher").get_attribute("aria-expanded") == "true"
+    assert "Close" in shadow(page, ".launcher").inner_text()

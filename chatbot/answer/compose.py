@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from typing import Protocol
 
-import yaml
-
-from chatbot.answer.conversation import Topics
-from chatbot.answer.query import WEAK_INTENTS, Query, QueryRules, heading_words, load_query_rules
+from chatbot.answer.query import WEAK_INTENTS, Query, QueryRules, load_query_rules
 from chatbot.answer.reply import Alert, Citation, Notice
+from chatbot.answer.scope import ScopeRulesFile
+from chatbot.answer.wording import Wording, load_phrases
 from chatbot.knowledge.chunks import Chunk
 from chatbot.knowledge.markdown import Unit, parse_blocks
+from chatbot.knowledge.topics import Topic, Topics
+from chatbot.rules import load
 from chatbot.search.retrieval import Hit, keywords
+from chatbot.text import unnumbered
 
 _TIME = re.compile(r"\b\d+(-\d+)?\s*(weeks?|minutes?|days?|months?|hours?)\b", re.I)
 _MEDICINE = re.compile(r"\b(nsaids?|medications?|anti-inflammatory|corticosteroid|injections?)\b", re.I)
@@ -34,11 +34,6 @@ _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
 _OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
-# Words that name only the place and the pain: a cause question made of them alone
-# ("what causes pain on the inside of my ankle?") asks for every cause, not the nearest one.
-_PLACE_AND_PAIN = frozenset(keywords(
-    "pain painful hurt hurting hurts ache aching sore inner inside side bone bony bump ankle cause causes reason"
-))
 
 
 @dataclass(frozen=True)
@@ -64,21 +59,21 @@ class Composer(Protocol):
     def compose(self, request: ComposeRequest) -> Draft: ...
 
 
-@lru_cache(maxsize=1)
-def load_phrases() -> dict:
-    return yaml.safe_load(resources.files("chatbot.rules").joinpath("replies.yaml").read_text(encoding="utf-8"))
-
-
 class ExtractiveComposer:
     def __init__(
-        self, topics: Topics | None = None, max_sections: int = 3, max_units: int = 6, rules: QueryRules | None = None
+        self, topics: Topics | None = None, max_sections: int = 3, max_units: int = 6, rules: QueryRules | None = None,
+        wording: Wording | None = None,
     ) -> None:
         self.topics = topics or Topics([])
         self.max_sections = max_sections
         self.max_units = max_units
         self.rules = rules or load_query_rules()
         self.phrases = load_phrases()["answer"]
-        self._topic_names = {t.name for t in self.topics.topics}
+        self.wording = wording or Wording("", "the articles", (), 1)
+        self.many_articles = False  # set by the bot from its index: labels then name their article
+        self.openings: dict[str, list[Chunk]] = {}  # per article, its conditions' openings (know())
+        scope_rules = load("scope.yaml", ScopeRulesFile)
+        self._place_and_pain = frozenset(keywords(" ".join([*self.rules.place_and_pain, *scope_rules.body_parts])))
 
     def compose(self, request: ComposeRequest) -> Draft:
         intents = set(request.query.intents)
@@ -89,7 +84,7 @@ class ExtractiveComposer:
             if (units := self._units(hit.chunk, intents, terms, request))
         ]
         if not picked:
-            return Draft(self.phrases["nothing_found"])
+            return Draft(self.wording.fill(self.phrases["nothing_found"]))
 
         lines: list[str] = []
         if overview:
@@ -101,7 +96,9 @@ class ExtractiveComposer:
         citations = []
         for n, (hit, units) in enumerate(picked, start=1):
             lines.append(self._render(hit.chunk, units, n))
-            citations.append(Citation(n, hit.chunk.id, hit.chunk.section, _span(hit.chunk.text, units), hit.score))
+            chunk = hit.chunk
+            citations.append(Citation(n, chunk.id, chunk.section, _span(chunk.text, units), hit.score,
+                                      self.label(chunk), chunk.doc_id, chunk.doc_title))
         return Draft("\n\n".join(lines), citations, [hit.chunk for hit, _ in picked])
 
     # --- which sections ----------------------------------------------------------------
@@ -116,7 +113,7 @@ class ExtractiveComposer:
         for topic in topics:
             related = [h for h in request.hits if self.topics.related(h.chunk, topic)]
             if defining:
-                related += [h for h in request.rest if self.topics.related(h.chunk, topic) and _defines(h.chunk)]
+                related += [h for h in request.rest if self.topics.related(h.chunk, topic) and self._defines(h.chunk)]
             chosen += [h for h in self._close(related, request)[:per_topic] if h not in chosen]
         return chosen or request.hits[:1]
 
@@ -131,19 +128,19 @@ class ExtractiveComposer:
             h for h in hits[1:]
             if (h.score >= top.score - _CLOSE and (h.dense >= top.dense - _CLOSE_DENSE
                                                    or self._answers_intent(h.chunk, intents)))
-            or (defining and _same_topic(h.chunk, top.chunk) and _defines(h.chunk))
+            or (defining and self._same_topic(h.chunk, top.chunk) and self._defines(h.chunk))
             or (intents & _SYMPTOM_QUESTIONS and _is_table_or_summary(h.chunk))
         ]
         # A question that asks two things ("what is it and why does it hurt?") gets both.
         for name in sorted(intents - WEAK_INTENTS):
-            best = next((h for h in hits[1:] if _same_topic(h.chunk, top.chunk)
+            best = next((h for h in hits[1:] if self._same_topic(h.chunk, top.chunk)
                          and self._answers_intent(h.chunk, {name})), None)
             if best is not None and best not in extra:
                 extra.append(best)
         if defining:  # a condition's own definition before anything else about it
-            extra.sort(key=lambda h: not (_same_topic(h.chunk, top.chunk) and _defines(h.chunk)))
-            if "what_is" in intents and not _defines(top.chunk):
-                definitions = [h for h in extra if _same_topic(h.chunk, top.chunk) and _defines(h.chunk)]
+            extra.sort(key=lambda h: not (self._same_topic(h.chunk, top.chunk) and self._defines(h.chunk)))
+            if "what_is" in intents and not self._defines(top.chunk):
+                definitions = [h for h in extra if self._same_topic(h.chunk, top.chunk) and self._defines(h.chunk)]
                 return [*definitions, top, *(h for h in extra if h not in definitions)]
         return [top, *extra]
 
@@ -152,23 +149,35 @@ class ExtractiveComposer:
         article describes, by its opening line, in the article's order."""
         if request.topics or request.dosing or not set(request.query.intents) & _OVERVIEW_QUESTIONS:
             return []
-        general = set(_PLACE_AND_PAIN)
+        general = set(self._place_and_pain)
         for hit in request.hits[:1]:  # the words of the article's own title and headings
             general |= set(keywords(" ".join([hit.chunk.doc_title, *hit.chunk.heading_path[:1]])))
         if set(keywords(request.question)) - general:
             return []
-        order = {t.name: i for i, t in enumerate(self.topics.topics)}
-        openings: dict[str, Hit] = {}
-        for hit in [*request.hits, *request.rest]:
-            chunk = hit.chunk
-            if len(chunk.heading_path) == 2 and chunk.part == 1 and (topic := self.topics.introduced_by(chunk.title)):
-                openings.setdefault(topic.name, hit)
+        top_article = request.hits[0].chunk.doc_id if request.hits else ""
+        ranked = {h.chunk.id: h for h in [*request.hits, *request.rest]}
         picked = []
-        for name in sorted(openings, key=order.__getitem__):
-            units = [u for block in parse_blocks(openings[name].chunk.text) for u in block.units()]
+        for chunk in self.openings.get(top_article, []):
+            units = [u for block in parse_blocks(chunk.text) for u in block.units()]
             if units:
-                picked.append((openings[name], units[:1]))
+                picked.append((ranked.get(chunk.id) or Hit(chunk, 0.0, 0.0, 0.0), units[:1]))
         return picked if len(picked) >= 2 else []
+
+    def know(self, chunks: list[Chunk]) -> None:
+        """Note each article's condition openings (a condition's first overview, the one highest
+        in its section), in the article's order: a general cause question lists them all."""
+        self.openings = {}
+        best: dict[tuple[str, str], Chunk] = {}
+        for chunk in chunks:
+            topic = self._topic_of(chunk)
+            if topic is None or chunk.role != "overview" or chunk.part != 1:
+                continue
+            known = best.get((chunk.doc_id, topic.name))
+            if known is None or len(chunk.heading_path) < len(known.heading_path):
+                best[(chunk.doc_id, topic.name)] = chunk
+        order = {t.name: i for i, t in enumerate(self.topics.topics)}
+        for (doc_id, _name), chunk in sorted(best.items(), key=lambda item: order.get(item[0][1], 0)):
+            self.openings.setdefault(doc_id, []).append(chunk)
 
     # --- which sentences, items and rows -------------------------------------------------
     def _units(self, chunk: Chunk, intents: set[str], terms: set[str], request: ComposeRequest) -> list[Unit]:
@@ -198,13 +207,23 @@ class ExtractiveComposer:
         return matching[: self.max_units]
 
     def _answers_intent(self, chunk: Chunk, intents: set[str]) -> bool:
-        headings = heading_words(chunk.heading_path or (chunk.doc_title,))
         strong = (intents - WEAK_INTENTS) or intents
-        return any(f" {h} " in headings for name in strong for h in self.rules.intent(name).headings)
+        return any(chunk.role in self.rules.intent(name).roles for name in strong)
+
+    def _topic_of(self, chunk: Chunk) -> Topic | None:
+        return self.topics.holder(chunk)
+
+    def _same_topic(self, a: Chunk, b: Chunk) -> bool:
+        topic = self._topic_of(a)
+        return topic is not None and topic is self._topic_of(b)
+
+    def _defines(self, chunk: Chunk) -> bool:
+        """A condition's opening line or its "what it is" part."""
+        return chunk.role == "overview" and self._topic_of(chunk) is not None
 
     # --- layout --------------------------------------------------------------------------
     def _render(self, chunk: Chunk, units: list[Unit], n: int) -> str:
-        lines = [f"**{self._label(chunk)}** [{n}]"]
+        lines = [f"**{self.label(chunk)}** [{n}]"]
         parent_line: dict[str, int] = {}
         for unit in units:
             after_list = lines[-1].startswith("- ")
@@ -231,13 +250,17 @@ class ExtractiveComposer:
                     parent_line[unit.text] = len(lines) - 1
         return "\n".join(lines)
 
-    def _label(self, chunk: Chunk) -> str:
-        """The section's own heading with its parent: "Tarsal Tunnel Syndrome › Symptoms"; a
-        condition alone when its parent only groups conditions."""
-        path = [_unnumbered(p) for p in chunk.heading_path[-2:]] or [chunk.doc_title]
-        if len(path) == 2 and _unnumbered(path[1]).split(" (")[0] in self._topic_names:
+    def label(self, chunk: Chunk) -> str:
+        """The section's own heading with its parent: "Heel Spur › Symptoms"; a
+        condition alone when its parent only groups conditions; with the article's title first
+        when the corpus has more than one article."""
+        path = [unnumbered(p) for p in chunk.heading_path[-2:]] or [chunk.doc_title]
+        if len(path) == 2 and self.topics.heading(chunk) is not None:
             path = path[1:]
-        return " › ".join(path)
+        label = " › ".join(path)
+        if self.many_articles and label != chunk.doc_title:
+            label = f"{chunk.doc_title}: {label}"
+        return label
 
 
 def _is_glue(unit: Unit) -> bool:
@@ -245,10 +268,6 @@ def _is_glue(unit: Unit) -> bool:
     A longer one can carry a caveat ("While this isn't a substitute for professional diagnosis,
     here are some clues:") and stays."""
     return unit.kind == "sentence" and unit.text.endswith(":") and len(unit.text.split()) <= 8
-
-
-def _unnumbered(heading: str) -> str:
-    return re.sub(r"^\d+[.)]\s*", "", heading)
 
 
 def _overlap(unit: Unit, terms: set[str]) -> int:
@@ -267,19 +286,6 @@ def _span(text: str, units: list[Unit]) -> str:
     start = min(p for p, _ in positions)
     end = max(p + length for p, length in positions)
     return text[start:end]
-
-
-def _same_topic(a: Chunk, b: Chunk) -> bool:
-    return len(a.heading_path) >= 2 and a.heading_path[:2] == b.heading_path[:2]
-
-
-def _defines(chunk: Chunk) -> bool:
-    """A condition's opening line or its "What it is" part."""
-    return len(chunk.heading_path) == 2 or normalize_title(chunk.title) == "what it is"
-
-
-def normalize_title(title: str) -> str:
-    return title.lower().strip()
 
 
 def _is_table_or_summary(chunk: Chunk) -> bool:

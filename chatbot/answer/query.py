@@ -3,7 +3,7 @@
 Patients write "tendonitus", "pins and needles in the bottom of my foot", "pttd". The
 reader returns the question as asked plus a search text that also carries the article's
 words for what was meant, and the kinds of answer asked for (treatment, symptoms, ...),
-which the retriever matches against section headings and the composer uses to pick
+which the retriever matches against the sections' roles and the composer uses to pick
 sentences. The word lists and patterns are data, in `rules/query.yaml`.
 """
 
@@ -28,7 +28,7 @@ WEAK_INTENTS = {"describes_symptoms"}
 class Intent:
     name: str
     pattern: re.Pattern
-    headings: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()  # the section roles that answer it
     contains: re.Pattern | None = None
 
 
@@ -38,6 +38,7 @@ class QueryRules:
     intents: tuple[Intent, ...]
     yields: dict[str, tuple[str, ...]]  # an intent dropped when a more specific one is there
     not_asked: re.Pattern | None = None  # reported words ("my GP said") that ask for nothing
+    place_and_pain: tuple[str, ...] = ()  # words that name only where it hurts
 
     def intent(self, name: str) -> Intent:
         return next(i for i in self.intents if i.name == name)
@@ -51,14 +52,14 @@ def load_query_rules() -> QueryRules:
         Intent(
             name=name,
             pattern=re.compile(spec["when"], re.I),
-            headings=tuple(normalize_heading(h) for h in spec.get("headings", [])),
+            roles=tuple(spec.get("roles", [])),
             contains=re.compile(spec["contains"], re.I) if spec.get("contains") else None,
         )
         for name, spec in data["intents"].items()
     )
     yields = {name: tuple(stronger) for name, stronger in data.get("yields", {}).items()}
     not_asked = re.compile(data["not_asked"], re.I) if data.get("not_asked") else None
-    return QueryRules(lay_terms, intents, yields, not_asked)
+    return QueryRules(lay_terms, intents, yields, not_asked, tuple(data.get("place_and_pain", ())))
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,14 @@ class Query:
 class QueryReader:
     def __init__(
         self, glossary: Glossary, vocabulary: Iterable[str], rules: QueryRules | None = None,
-        dictionary: Iterable[str] = (),
+        dictionary: Iterable[str] = (), lay_terms: Iterable[tuple[str, str]] = (),
     ) -> None:
         """`vocabulary`: the articles' words, what misspellings are corrected to. `dictionary`:
-        other real words (the model's vocabulary), left alone: "never" is not "nerve"."""
+        other real words (the model's vocabulary), left alone: "never" is not "nerve".
+        `lay_terms`: the articles' own (pattern, words) pairs from their front matter."""
         self.glossary = glossary
         self.rules = rules or load_query_rules()
+        self.lay_terms = (*self.rules.lay_terms, *((re.compile(w, re.I), add) for w, add in lay_terms))
         self.vocabulary = sorted({w for w in vocabulary if len(w) >= 4})
         self._known = set(self.vocabulary) | set(dictionary)
         # The same misspellings come again and again; looking one up is the slow part.
@@ -88,12 +91,12 @@ class QueryReader:
         cleaned = " ".join(text.replace("’", "'").replace("‘", "'").split())
         corrected, corrections = self._correct_spelling(cleaned)
         intents = self.intents(corrected)
-        additions = [add for pattern, add in self.rules.lay_terms if pattern.search(corrected)]
+        additions = [add for pattern, add in self.lay_terms if pattern.search(corrected)]
         search_text = self.glossary.expand(" ".join([corrected, *additions]))
         return Query(text, search_text, intents, corrections, self.glossary.expand(corrected))
 
     def correct(self, text: str) -> str:
-        """`text` with misspelt article words fixed: "tarsel tunel" -> "tarsal tunnel"."""
+        """`text` with misspelt article words fixed: "tendonitus" -> "tendonitis"."""
         return self._correct_spelling(text.replace("’", "'").replace("‘", "'"))[0]
 
     def intents(self, text: str) -> tuple[str, ...]:
@@ -124,15 +127,6 @@ class QueryReader:
     def _closest_article_word(self, word: str) -> str | None:
         close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
         return close[0] if close and _plausible_typo(word, close[0]) else None
-
-
-def normalize_heading(text: str) -> str:
-    """Lowercase words only: "Diagnosis: What to Expect" -> "diagnosis what to expect"."""
-    return " ".join(_WORD.findall(text.lower().replace("’", "").replace("'", "")))
-
-
-def heading_words(path: Iterable[str]) -> str:
-    return " " + " ".join(normalize_heading(p) for p in path) + " "
 
 
 def _plausible_typo(word: str, candidate: str) -> bool:

@@ -37,7 +37,7 @@ class Citation:
     section: str  # the full heading path
     quote: str  # an exact substring of the cited chunk's text
     score: float
-    label: str = ""  # how the reply names it: "Tarsal Tunnel Syndrome › Symptoms"
+    label: str = ""  # how the reply names it: "Heel Spur › Symptoms"
     article_id: str = ""
     article_title: str = ""
 

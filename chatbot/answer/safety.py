@@ -4,8 +4,8 @@ Input rails, before any search:
 - triage (triage.py, run first by the bot): signs that need care now, at the emergency or the
   urgent level, override everything else;
 - smalltalk: greetings, thanks, "who are you";
-- scope: other body parts, unrelated topics, requests to reveal or change the rules;
-- dosing and injection attempts are flagged for the later stages.
+- scope (scope.py): what the corpus does not cover, requests to reveal or change the rules;
+- dosing questions are flagged for the later stages.
 
 Output rails, on every reply whatever its kind:
 - no dose amounts and no "you have X" in the text;
@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import numpy as np
 import yaml
 
 from chatbot.answer.reply import Alert, Citation, Kind, Notice, Reply, markers
+from chatbot.answer.scope import Scope, ScopeVerdict
 from chatbot.answer.triage import TriageResult
-from chatbot.knowledge.chunks import Chunk, section_matches
-from chatbot.knowledge.markdown import parse_blocks
-from chatbot.search.embeddings import Embedder
+from chatbot.knowledge.chunks import Chunk
 
 
 def _compile(pattern: str) -> re.Pattern:
@@ -47,7 +45,7 @@ class Screening:
     reason: str = ""
     triage: TriageResult | None = None  # what triage found, whatever the kind
     dosing: bool = False
-    injection: bool = False
+    scope: ScopeVerdict | None = None
 
 
 class SafetyRules:
@@ -61,16 +59,6 @@ class SafetyRules:
         self.emergency_message = self.alert_messages["emergency"]
         self.urgent_message = self.alert_messages["urgent"]
         self._smalltalk = {name: _compile(p) for name, p in data["smalltalk"].items()}
-        scope = data["scope"]
-        self._ankle_words = _compile(scope["ankle_words"])
-        self._foot_words = _compile(scope["foot_words"])
-        self._topic_words = _compile(scope["topic_words"])
-        self._other_foot_problems = _compile(scope["other_foot_problems"])
-        self._other_body_parts = _compile(scope["other_body_parts"])
-        self._other_topics = [_compile(p) for p in scope["other_topics"]]
-        self._reveal_rules = _compile(scope["reveal_rules"])
-        self._injection = _compile(scope["injection"])
-        self.examples: list[str] = scope["examples"]
         self._dose_question = _compile(data["dosing"]["question"])
         self._medicine = _compile(data["dosing"]["medicine"])
         self.dosing_pointer: str = " ".join(data["dosing"]["pointer"].split())
@@ -82,38 +70,12 @@ class SafetyRules:
         text = normalize(text)
         return next((name for name, pattern in self._smalltalk.items() if pattern.search(text)), None)
 
-    def has_anchor(self, text: str) -> bool:
-        text = normalize(text)
-        # Medicines count: "is ibuprofen ok?" asks about the treatments the article lists.
-        return any(p.search(text) for p in (self._ankle_words, self._foot_words, self._topic_words, self._medicine))
-
-    def out_of_scope_reason(self, text: str) -> str | None:
-        """Why a question is plainly about something else, or None.
-
-        Naming the ankle keeps any question in scope; a foot word is enough against another
-        body part ("my knee and my foot"), but not against another foot problem (gout) or an
-        unrelated request ("a poem about feet").
-        """
-        text = normalize(text)
-        if self._ankle_words.search(text):
-            return None
-        if self._reveal_rules.search(text) or self._injection.search(text):
-            # An injection wrapped around a real question still gets the question answered.
-            return None if self.has_anchor(text) else "reveal_rules"
-        if any(p.search(text) for p in self._other_topics):
-            return "other_topic"
-        if self._other_foot_problems.search(text):
-            return "other_body_part"
-        if self._other_body_parts.search(text) and not self._foot_words.search(text):
-            return "other_body_part"
-        return None
+    def names_medicine(self, text: str) -> bool:
+        return bool(self._medicine.search(normalize(text)))
 
     def is_dosing(self, text: str) -> bool:
         text = normalize(text)
         return bool(self._dose_question.search(text) and self._medicine.search(text))
-
-    def is_injection(self, text: str) -> bool:
-        return bool(self._injection.search(normalize(text)) or self._reveal_rules.search(normalize(text)))
 
     # --- output rails ------------------------------------------------------------------
     def scrub(self, body: str) -> str:
@@ -139,46 +101,20 @@ def load_safety_rules() -> SafetyRules:
     return SafetyRules(data, replies)
 
 
-def screen(message: str, standalone: str, rules: SafetyRules, triage: TriageResult | None = None) -> Screening:
+def screen(message: str, standalone: str, rules: SafetyRules, scope: Scope,
+           triage: TriageResult | None = None) -> Screening:
     """The input rails, in order: triage's finding first (signs that need care now, whatever the
-    topic), then smalltalk, then scope."""
+    topic), then smalltalk, then scope (on the message as written, spelling fixed: not on what
+    the conversation adds)."""
     if triage is not None and triage.escalated:
         return Screening(triage.level, triage.signs[0].id, triage)
     chat = rules.smalltalk(message)
     if chat:
         return Screening("smalltalk", chat, triage)
-    injection = rules.is_injection(message)
-    reason = rules.out_of_scope_reason(message)
-    if reason:
-        return Screening("out_of_scope", reason, triage, injection=injection)
-    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), injection=injection)
-
-
-class RedFlags:
-    """The article's "see a doctor if" list, ranked by how close each is to the reply's topic."""
-
-    def __init__(self, flags: list[str], vectors: np.ndarray | None, heading: str, shown: int) -> None:
-        self.flags = flags
-        self.vectors = vectors
-        self.heading = heading
-        self.shown = shown
-
-    @classmethod
-    def from_chunks(cls, chunks: list[Chunk], embedder: Embedder | None, rules: SafetyRules) -> RedFlags:
-        spec = rules.data["red_flags"]
-        source = [c for c in chunks if section_matches(c, spec["section"])]
-        flags = [u.text for c in source for b in parse_blocks(c.text) if b.kind == "list" for u in b.units()]
-        flags = flags or list(spec["fallback"])
-        vectors = embedder.embed(flags) if embedder is not None else None
-        return cls(flags, vectors, spec["heading"], int(spec["shown"]))
-
-    def for_topic(self, topic_vectors: np.ndarray | None) -> list[str]:
-        """The `shown` most relevant flags; with no topic, the first ones in the article's order."""
-        if self.vectors is None or topic_vectors is None or len(topic_vectors) == 0:
-            return self.flags[: self.shown]
-        relevance = (self.vectors @ topic_vectors.T).max(axis=1)
-        order = sorted(range(len(self.flags)), key=lambda i: (-round(float(relevance[i]), 6), i))
-        return [self.flags[i] for i in order[: self.shown]]
+    verdict = scope.judge(message)
+    if verdict.in_scope is False:
+        return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
+    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)
 
 
 def finalize(

@@ -124,7 +124,7 @@ def training_set(rules: SignRules, embedder: Embedder, fire: Sequence[tuple[str,
         rows += [(u.text, rules.features(reading, u.clauses), -1, True, g) for u in units_of(example.message, reading)]
     for g, sentence in enumerate(sentences, start=len(fire) + len(no_fire)):
         rows.append((sentence, rules.features(rules.read(sentence)), -1, True, g))
-    vectors = embedder.embed([r[0] for r in rows])
+    vectors = _remembered(embedder, [r[0] for r in rows])
     features = np.hstack([EMBEDDING_SCALE * vectors, np.stack([r[1] for r in rows])]).astype(np.float32)
     blanked = features.copy()
     blanked[:, vectors.shape[1]:vectors.shape[1] + rules.n_features - 6] = 0.0  # the signs' features, not the context's
@@ -222,6 +222,21 @@ def held_out_summary(data: TrainingSet, held_out: np.ndarray, thresholds: np.nda
                                 f"{int((rows & data.negative).sum())}",
         }
     return summary
+
+
+_VECTORS: dict[tuple[str, str], np.ndarray] = {}  # (model, text): the examples' embeddings, kept in the process
+
+
+def _remembered(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embeddings of training texts, remembered for this process: a bot for another corpus
+    (the articles' sentences change) embeds only what is new."""
+    fingerprint = getattr(embedder, "fingerprint", None)
+    model = f"{embedder.model_id}:{fingerprint() if callable(fingerprint) else ''}"
+    missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))
+    if missing:
+        for text, vector in zip(missing, embedder.embed(missing), strict=True):
+            _VECTORS[(model, text)] = vector
+    return np.stack([_VECTORS[(model, t)] for t in texts]) if texts else np.zeros((0, embedder.dim), np.float32)
 
 
 def fingerprint_of(*parts: str) -> str:

@@ -37,7 +37,8 @@ def case_json(r: CaseResult) -> dict:
         "got": r.got, "passed": r.passed, "question": c.question,
         "turns": [{"role": role, "content": content} for role, content in c.turns],
         "expected_sections": list(c.expected_sections), "must_include": [list(x) for x in c.must_include],
-        "must_not_include": list(c.must_not_include), "tags": list(c.tags), "notes": c.notes,
+        "must_not_include": list(c.must_not_include), "notices": list(c.notices), "tags": list(c.tags),
+        "notes": c.notes,
         "checks": [asdict(x) for x in r.checks],
         "failed_checks": [x.name for x in r.failed_checks()],
         "findings": r.notes, "values": r.values,
@@ -58,6 +59,7 @@ def to_json(run: Run) -> dict:
             "run": {n: stat_json(s) for n, s in run.stats.items()},
             "suites": {name: {n: stat_json(s) for n, s in stats.items()} for name, stats in run.suite_stats.items()},
             "categories": {name: {n: stat_json(s) for n, s in st.items()} for name, st in run.category_stats.items()},
+            "tags": {name: {n: stat_json(s) for n, s in st.items()} for name, st in run.tag_stats.items()},
         },
         "categories": [{**asdict(row), "pass_rate": row.pass_rate} for row in run.categories],
         "confusion": run.confusion,
@@ -145,6 +147,7 @@ def markdown(data: dict) -> str:
         "", "## By category", "", "| category | cases | passed | rate | critical failed |", "|---|---:|---:|---:|---:|",
         *(f"| {r['name']} | {r['cases']} | {r['passed']} | {r['pass_rate']:.1%} | {r['critical_failed']} |"
           for r in sorted(data["categories"], key=lambda r: r["name"])),
+        *_tag_table(data["metrics"].get("tags", {})),
         "", "## Metrics (whole run)", "", "| metric | value (denominator) | what it is |", "|---|---|---|",
         *(f"| {n} | {s['shown']} | {s['description']} |" for n, s in data["metrics"]["run"].items()),
         "", "## Reply kind: expected (rows) vs got (columns)", "",
@@ -170,6 +173,20 @@ def markdown(data: dict) -> str:
         out += [f"| {m['name']} | {m['baseline_shown']} | {m['current_shown']} | {m['movement']} |"
                 for m in comp["metrics"]]
     return "\n".join(out) + "\n"
+
+
+_TAG_COLUMNS = ("pass_rate", "escalation_recall", "false_alarm_rate", "notice_recall")
+
+
+def _tag_table(tags: dict) -> list[str]:
+    """Pass rate and the safety rates per "prefix:value" tag, with denominators."""
+    if not tags:
+        return []
+    columns = [c for c in _TAG_COLUMNS if any(t[c]["value"] is not None for t in tags.values())]
+    out = ["", "## By tag", "", "| tag | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    out += [f"| {name} | " + " | ".join(t[c]["shown"] if t[c]["value"] is not None else "" for c in columns) + " |"
+            for name, t in tags.items()]
+    return out
 
 
 def _one_line(text: str) -> str:

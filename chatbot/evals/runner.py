@@ -25,7 +25,7 @@ from chatbot.config import PROJECT_ROOT, Settings
 from chatbot.evals import gates as g
 from chatbot.evals.judge import CaseResult, Context, Outcome, judge
 from chatbot.evals.sets import AUTO, Case, Suite, load_sets
-from chatbot.evals.summary import GroupRow, Stat, confusion_matrix, group_rows, summarize
+from chatbot.evals.summary import GroupRow, Stat, confusion_matrix, group_rows, summarize, tag_groups
 from chatbot.evals.targets import HttpTarget, InProcessTarget, Target
 from chatbot.knowledge.chunks import Chunk
 
@@ -50,6 +50,7 @@ class Run:
     gates: list[g.GateResult]
     comparison: dict | None = None
     index_manifest: dict = field(default_factory=dict)
+    tag_stats: dict[str, dict[str, Stat]] = field(default_factory=dict)  # per "prefix:value" tag
 
     @property
     def passed(self) -> bool:
@@ -98,7 +99,7 @@ def evaluate(
 ) -> Run:
     g.check_gate_metrics([*extra_gates, *(x for s in suites for x in s.gates)], k)
     started = datetime.now(UTC)
-    results = run_cases(target, suites, Context.from_chunks(chunks, k), progress)
+    results = run_cases(target, suites, Context.from_chunks(chunks, k, manifest), progress)
     seconds = (datetime.now(UTC) - started).total_seconds()
     stats = summarize(results, k)
     suite_stats = {s.name: summarize([r for r in results if r.case.suite == s.name], k) for s in suites}
@@ -112,7 +113,18 @@ def evaluate(
         suites=list(suites), results=results, stats=stats, suite_stats=suite_stats,
         category_stats=category_stats, categories=categories, confusion=confusion_matrix(results),
         gates=gate_results, index_manifest=manifest,
+        tag_stats={tag: summarize(rs, k) for tag, rs in tag_groups(results).items()},
     )
+
+
+def _applicable(suites: list[Suite]) -> list[Suite]:
+    """The sets written for this corpus; the others are named, not run."""
+    for suite in suites:
+        if suite.skipped:
+            print(f"skipped {suite.name}: {suite.skipped}")
+        elif suite.skipped_cases:
+            print(f"{suite.name}: {suite.skipped_cases} case(s) skipped, written for articles this corpus lacks")
+    return [s for s in suites if not s.skipped]
 
 
 def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,7 +133,10 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
 
     # Validate the sets first (cheap): a typo in a set should not wait for the model to load.
     local = load_index(settings.index_dir)
-    suites = load_sets(args.sets, local.chunks)
+    suites = _applicable(load_sets(args.sets, local.chunks))
+    if not suites:
+        print("No question set applies to this corpus; nothing was run.")
+        return 0
     baseline = compare.load_report(args.baseline) if args.baseline else None
     if baseline is not None:
         compare.check_fingerprints(fingerprint(local.manifest, suites), baseline["fingerprint"], args.baseline)

@@ -8,7 +8,7 @@ or sentences; every part keeps the heading path.
 
 Chunk ids are built from the document id and the heading slugs (list numbers dropped), so
 they stay the same when unrelated text changes:
-`medial-malleolus-pain/common-causes-of-pain-behind-the-medial-malleolus/tarsal-tunnel-syndrome/symptoms`.
+`heel-pain/common-causes/heel-spur/symptoms`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class Chunk:
     heading_path: tuple[str, ...]
     text: str  # the section's own Markdown, exactly as in the article
     part: int = 1
+    role: str = "other"  # what kind of answer it gives (roles.py); set at index time
+    role_source: str = ""  # where the role came from: front_matter, heading, structure, similarity
 
     @property
     def section(self) -> str:
@@ -51,6 +53,7 @@ class Chunk:
         return {
             "id": self.id, "doc_id": self.doc_id, "doc_title": self.doc_title,
             "heading_path": list(self.heading_path), "text": self.text, "part": self.part,
+            "role": self.role, "role_source": self.role_source,
         }
 
     @classmethod
@@ -58,14 +61,15 @@ class Chunk:
         return cls(
             id=data["id"], doc_id=data["doc_id"], doc_title=data["doc_title"],
             heading_path=tuple(data["heading_path"]), text=data["text"], part=int(data.get("part", 1)),
+            role=str(data.get("role", "other")), role_source=str(data.get("role_source", "")),
         )
 
 
 def section_matches(chunk: Chunk, ref: str) -> bool:
     """Whether `ref` names this chunk: its id, or the end of its heading path.
 
-    "Tarsal Tunnel Syndrome › Symptoms" matches the chunk under
-    "Common Causes of Pain Behind the Medial Malleolus › 4. Tarsal Tunnel Syndrome › Symptoms".
+    "Heel Spur › Symptoms" matches the chunk under
+    "Common Causes › 4. Heel Spur › Symptoms".
     Case, list numbers and the kind of apostrophe do not matter; " > " works as a separator too.
     """
     if ref in (chunk.id, chunk.id.split("~")[0]):
@@ -188,7 +192,7 @@ def _hard_wrap(sentence: str, budget: int, count_tokens: TokenCounter) -> list[s
 
 
 def _slug(title: str) -> str:
-    title = re.sub(r"^\d+[.)]\s*", "", title)  # "4. Tarsal Tunnel Syndrome" -> stable if renumbered
+    title = re.sub(r"^\d+[.)]\s*", "", title)  # "4. Heel Spur" -> stable if renumbered
     return re.sub(r"[^a-z0-9]+", "-", title.lower().replace("’", "").replace("'", "")).strip("-") or "section"
 
 

@@ -1,8 +1,19 @@
 """Stage 1: the corpus. Reads the articles the bot answers from.
 
 Every `.md` and `.txt` file in the corpus folder is one article. A Markdown file may start
-with YAML front matter (`id`, `title`, `source`, optional `abbreviations`); without it the
-id comes from the file name and the title from the first `# ` heading or first line.
+with YAML front matter; without it the id comes from the file name and the title from the
+first `# ` heading or first line. Front matter fields, all optional:
+
+    id: heel-pain                       # lowercase letters, digits, '.', '_' or '-'
+    title: "Heel pain"
+    source: "https://..."               # where the text comes from
+    covers: "pain under the heel"       # what the article is about, in the bot's greeting
+    abbreviations: {PF: plantar fasciitis}
+    roles: {"Ways to ease it": self_care}   # heading (or heading path) -> section role
+    topics: {Plantar fasciitis: [heel spur pain]}   # conditions it covers -> other names for them
+    questions: ["What helps heel pain?"]    # example questions for the greeting
+    lay_terms: [{when: "heel bone", add: calcaneus}]  # patients' words (a regex) -> the article's
+    audience: adults                    # who it is written for (adults | children | everyone)
 A file that cannot be used raises `CorpusError` naming the file and the problem.
 """
 
@@ -31,6 +42,12 @@ class Document:
     source: str = ""
     abbreviations: dict[str, str] = field(default_factory=dict)
     sha256: str = ""
+    covers: str = ""
+    roles: dict[str, str] = field(default_factory=dict)
+    topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    questions: tuple[str, ...] = ()
+    audience: str = "adults"
+    lay_terms: tuple[tuple[str, str], ...] = ()  # (pattern, the article's words for it)
 
 
 def load_corpus(folder: Path) -> list[Document]:
@@ -78,6 +95,7 @@ def load_document(path: Path) -> Document:
     abbreviations = meta.get("abbreviations") or {}
     if not isinstance(abbreviations, dict) or not all(isinstance(v, str) for v in abbreviations.values()):
         raise CorpusError(path, "`abbreviations` must map each abbreviation to its long form")
+    extras = _optional_fields(path, meta)
     if is_plain_text:
         body = _plain_text_to_markdown(body, title)
     return Document(
@@ -88,7 +106,36 @@ def load_document(path: Path) -> Document:
         source=str(meta.get("source") or path.name),
         abbreviations={str(k): v for k, v in abbreviations.items()},
         sha256=hashlib.sha256(raw).hexdigest(),
+        **extras,
     )
+
+
+AUDIENCES = ("adults", "children", "everyone")
+
+
+def _optional_fields(path: Path, meta: dict) -> dict:
+    """The optional front matter fields, checked: each problem names the field."""
+    covers, roles, topics = meta.get("covers", ""), meta.get("roles") or {}, meta.get("topics") or {}
+    questions, audience = meta.get("questions") or [], meta.get("audience", "adults")
+    if not isinstance(covers, str):
+        raise CorpusError(path, "`covers` must be a short text")
+    if not isinstance(roles, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in roles.items()):
+        raise CorpusError(path, "`roles` must map each heading to a role name")
+    if isinstance(topics, list):
+        topics = {name: [] for name in topics}
+    if not isinstance(topics, dict) or not all(
+        isinstance(k, str) and isinstance(v or [], list) and all(isinstance(a, str) for a in v or [])
+        for k, v in topics.items()
+    ):
+        raise CorpusError(path, "`topics` must list condition names, or map each to a list of other names")
+    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+        raise CorpusError(path, "`questions` must be a list of example questions")
+    if audience not in AUDIENCES:
+        raise CorpusError(path, f"`audience` must be one of {', '.join(AUDIENCES)}")
+    return {
+        "covers": covers.strip(), "roles": dict(roles), "audience": audience, "lay_terms": _lay_terms(path, meta),
+        "topics": {str(k): tuple(v or ()) for k, v in topics.items()}, "questions": tuple(questions),
+    }
 
 
 def corpus_fingerprint(documents: list[Document]) -> str:
@@ -97,6 +144,20 @@ def corpus_fingerprint(documents: list[Document]) -> str:
     for doc in sorted(documents, key=lambda d: d.path.name):
         digest.update(f"{doc.path.name}\0{doc.sha256}\n".encode())
     return digest.hexdigest()
+
+
+def _lay_terms(path: Path, meta: dict) -> tuple[tuple[str, str], ...]:
+    terms = meta.get("lay_terms") or []
+    if not isinstance(terms, list) or not all(
+        isinstance(t, dict) and set(t) == {"when", "add"} and all(isinstance(v, str) for v in t.values()) for t in terms
+    ):
+        raise CorpusError(path, "`lay_terms` must be a list of {when: pattern, add: the article's words}")
+    for term in terms:
+        try:
+            re.compile(term["when"])
+        except re.error as exc:
+            raise CorpusError(path, f"`lay_terms` pattern {term['when']!r} is not a valid pattern ({exc})") from None
+    return tuple((t["when"], t["add"]) for t in terms)
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:

@@ -63,9 +63,10 @@ class Glossary:
 def _defined(acronym: str, text: str) -> str | None:
     """"Long Form (ABBR)" or "ABBR (Long, Form)" where the initials match."""
     n = len(acronym)
-    before = re.search(rf"((?:[A-Za-z][\w’'-]*[\s,]+){{{n}}})\({acronym}s?\)", text)
-    if before and _initials(before.group(1)) == acronym:
-        return " ".join(_WORD.findall(before.group(1)))
+    for match in re.finditer(rf"\({acronym}s?\)", text):  # then look at the words just before it
+        before = re.search(rf"((?:[A-Za-z][\w’'-]*[\s,]+){{{n}}})$", text[max(0, match.start() - 40 * n):match.start()])
+        if before and _initials(before.group(1)) == acronym:
+            return " ".join(_WORD.findall(before.group(1)))
     after = re.search(rf"\b{acronym}s?\s*\(([^)]+)\)", text)
     if after and _initials(after.group(1)) == acronym:
         return " ".join(_WORD.findall(after.group(1)))

@@ -2,13 +2,16 @@
 
 `index/` holds three files:
 
-- `chunks.<hash>.jsonl`: the chunks with their metadata;
+- `chunks.<hash>.jsonl`: the chunks with their metadata, each with its section role;
 - `vectors.<hash>.faiss`: a FAISS inner-product index of their unit vectors;
-- `manifest.json`: model, corpus fingerprint, chunking settings, library versions, build
-  time, and the names and checksums of the two data files.
+- `manifest.json`: model, corpus fingerprint, chunking settings, the topics found in the
+  articles, the fingerprint of the knowledge rules, library versions, build time, and the
+  names and checksums of the two data files.
 
 Data files are written under new names first and the manifest last, by an atomic rename, so
-a crash mid-build leaves the previous index whole and usable.
+a crash mid-build leaves the previous index whole and usable, and a running server that
+watches the manifest (live.py) switches to the new index in one step. A rebuild embeds only
+the chunks whose text changed: the others keep their vectors from the previous index.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import os
 import platform
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import faiss
@@ -34,9 +37,12 @@ from chatbot.errors import IndexCorruptError, IndexMissingError, IndexProblem, I
 from chatbot.knowledge.chunks import CHUNKER_VERSION, Chunk, chunk_documents
 from chatbot.knowledge.corpus import Document, corpus_fingerprint, load_corpus
 from chatbot.knowledge.glossary import Glossary
+from chatbot.knowledge.roles import RoleAssigner
+from chatbot.knowledge.topics import Topic, find_topics
 from chatbot.search.embeddings import Embedder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+KNOWLEDGE_RULES = ("roles.yaml", "topics.yaml")  # rules that shape the index: changing one rebuilds it
 MANIFEST = "manifest.json"
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ class SearchIndex:
     vectors: faiss.Index
     glossary: Glossary
     manifest: dict
+    topics: list[Topic] = field(default_factory=list)
 
     def search_texts(self) -> list[str]:
         """The text each chunk is found by: heading path, body, and abbreviation long forms."""
@@ -64,20 +71,22 @@ class SearchIndex:
 
 
 def build_index(
-    documents: list[Document], embedder: Embedder, max_tokens: int = 256, progress: bool = False
+    documents: list[Document], embedder: Embedder, max_tokens: int = 256, progress: bool = False,
+    previous: SearchIndex | None = None,
 ) -> SearchIndex:
+    """Chunk, embed and describe the corpus. Chunks whose text is unchanged since `previous`
+    (built with the same model) keep their vectors instead of being embedded again."""
     started = time.perf_counter()
     chunks = chunk_documents(documents, min(max_tokens, embedder.max_tokens), embedder.count_tokens)
     glossary = Glossary.from_documents(documents)
     texts = [glossary.expand(chunk.search_text()) for chunk in chunks]
-    batch = 16
-    vectors = np.zeros((len(texts), embedder.dim), np.float32)
-    with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=not progress) as bar:
-        for start in range(0, len(texts), batch):
-            vectors[start:start + batch] = embedder.embed(texts[start:start + batch])
-            bar.update(len(texts[start:start + batch]))
+    vectors, reused = _embed(texts, embedder, _reusable(previous, embedder), progress)
     vector_index = faiss.IndexFlatIP(embedder.dim)
     vector_index.add(vectors)
+    known_words = getattr(embedder, "known_words", None)
+    topics = find_topics(documents, chunks, glossary, known_words() if callable(known_words) else ())
+    roles = RoleAssigner().assign(chunks, documents, vectors, embedder.embed, {(t.doc_id, t.path) for t in topics})
+    chunks = [replace(c, role=r.role, role_source=r.source) for c, r in zip(chunks, roles, strict=True)]
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": {
@@ -88,15 +97,59 @@ def build_index(
         },
         "corpus": {
             "fingerprint": corpus_fingerprint(documents),
-            "documents": [{"id": d.id, "title": d.title, "file": d.path.name, "sha256": d.sha256} for d in documents],
+            "documents": [{"id": d.id, "title": d.title, "file": d.path.name, "sha256": d.sha256, "covers": d.covers,
+                           "questions": list(d.questions), "audience": d.audience} for d in documents],
         },
         "chunking": {"max_tokens": max_tokens, "chunker_version": CHUNKER_VERSION, "chunks": len(chunks)},
+        "knowledge": {
+            "rules": knowledge_fingerprint(), "topics": [t.to_dict() for t in topics],
+            "lay_terms": [{"when": w, "add": a, "doc": d.id} for d in documents for w, a in d.lay_terms],
+        },
         "glossary": glossary.long_forms,
         "versions": _versions(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 3),
+        "embedded": {"chunks": len(chunks) - reused, "reused": reused},
     }
-    return SearchIndex(chunks, vector_index, glossary, manifest)
+    return SearchIndex(chunks, vector_index, glossary, manifest, topics)
+
+
+def knowledge_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in KNOWLEDGE_RULES:
+        digest.update(resources.files("chatbot.rules").joinpath(name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _reusable(previous: SearchIndex | None, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the previous index by the digest of the text they embed (same model only)."""
+    if previous is None or previous.manifest.get("model", {}).get("fingerprint") != _model_fingerprint(embedder):
+        return {}
+    stored = previous.vectors.reconstruct_n(0, previous.vectors.ntotal)
+    return {_digest(text): stored[i] for i, text in enumerate(previous.search_texts())}
+
+
+def _embed(
+    texts: list[str], embedder: Embedder, reusable: dict[str, np.ndarray], progress: bool, batch: int = 16,
+) -> tuple[np.ndarray, int]:
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    todo = []
+    for i, text in enumerate(texts):
+        known = reusable.get(_digest(text))
+        if known is not None:
+            vectors[i] = known
+        else:
+            todo.append(i)
+    with tqdm(total=len(todo), desc="Embedding chunks", unit="chunk", disable=not progress) as bar:
+        for start in range(0, len(todo), batch):
+            rows = todo[start:start + batch]
+            vectors[rows] = embedder.embed([texts[i] for i in rows])
+            bar.update(len(rows))
+    return vectors, len(texts) - len(todo)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def save_index(index: SearchIndex, folder: Path) -> None:
@@ -133,13 +186,14 @@ def load_index(folder: Path) -> SearchIndex:
         chunks = [Chunk.from_dict(json.loads(line)) for line in raw["chunks"].decode().splitlines() if line]
         vectors = faiss.deserialize_index(np.frombuffer(raw["vectors"], dtype=np.uint8))
         glossary = Glossary(dict(manifest.get("glossary", {})))
+        topics = [Topic.from_dict(t) for t in manifest.get("knowledge", {}).get("topics", [])]
     except IndexProblem:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"The index in {folder} is damaged ({exc.__class__.__name__}: {exc}).") from None
     if vectors.ntotal != len(chunks) or vectors.d != manifest["model"]["dim"]:
         raise IndexCorruptError(f"The index in {folder} has {vectors.ntotal} vectors for {len(chunks)} chunks.")
-    return SearchIndex(chunks, vectors, glossary, manifest)
+    return SearchIndex(chunks, vectors, glossary, manifest, topics)
 
 
 def check_current(index: SearchIndex, documents: list[Document], embedder: Embedder, max_tokens: int) -> None:
@@ -163,6 +217,8 @@ def check_current(index: SearchIndex, documents: list[Document], embedder: Embed
     chunking = manifest["chunking"]
     if chunking["max_tokens"] != max_tokens or chunking["chunker_version"] != CHUNKER_VERSION:
         raise IndexStaleError("The chunking settings changed since the index was built.")
+    if manifest.get("knowledge", {}).get("rules") != knowledge_fingerprint():
+        raise IndexStaleError("The rules for section roles or topics changed since the index was built.")
 
 
 def open_index(
@@ -175,15 +231,16 @@ def open_index(
     raising; the reason is logged.
     """
     documents = load_corpus(corpus_dir)
+    previous = None
     try:
-        index = load_index(index_dir)
+        index = previous = load_index(index_dir)
         check_current(index, documents, embedder, max_tokens)
         return index
     except IndexProblem as problem:
         if not rebuild:
             raise
         log.warning("Building the search index: %s", str(problem).split(" Run `")[0])
-    index = build_index(documents, embedder, max_tokens, progress=progress)
+    index = build_index(documents, embedder, max_tokens, progress=progress, previous=previous)
     save_index(index, index_dir)
     return index
 

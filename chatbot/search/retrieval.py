@@ -24,7 +24,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from chatbot.answer.query import WEAK_INTENTS, Query, QueryReader, heading_words
+from chatbot.answer.query import WEAK_INTENTS, Query, QueryReader
 from chatbot.config import Settings
 from chatbot.knowledge.chunks import Chunk
 from chatbot.search.embeddings import Embedder, load_embedder
@@ -33,15 +33,16 @@ from chatbot.search.index import SearchIndex, open_index
 _stemmer = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build
 _TOKEN = re.compile(r"[a-z0-9]+")
-# Function words, and words a patient uses in any question here ("ankle", "pain"): they say
-# nothing about which section fits.
+# Function words, and words a patient uses in any question ("pain", "hurts"): they say nothing
+# about which section fits. Words most sections of the corpus use are left out of the
+# relevance check too (HybridRetriever._common).
 _STOPWORDS = frozenset("""
 a about again all also am an and any are as at be been before being but by can could did do does doing
 done dont doesnt for from get gets getting got had has have having he her him his how i id if ill im in
 into is isnt it its ive just know like me might much my myself no not now of ok okay on or our please
 really she should so some such tell than that the their them then there these they thing things this
 those to too very want was we were what whats when where which who why will with wont would you your
-ankle ankles pain pains hurt hurts hurting inside inner medial malleolus
+pain pains hurt hurts hurting inside inner
 """.split())
 
 
@@ -73,7 +74,7 @@ class Retrieval:
     relevant: bool  # False: nothing in the articles is about this question
     best_dense: float = 0.0
     matched_keywords: tuple[str, ...] = field(default_factory=tuple)
-    rest: list[Hit] = field(default_factory=list)  # the sections ranked below the top k, in order
+    rest: list[Hit] = field(default_factory=list)  # the next sections ranked below the top k, in order
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class RetrievalSettings:
     # Below both of these, the question is about something the articles do not cover.
     min_dense: float = 0.35
     min_keyword_matches: int = 2
+    # How many sections below the top k come back too (where a definition may be): a fixed
+    # number, so a reply costs the same with ten articles or a thousand.
+    rest: int = 60
 
 
 class HybridRetriever:
@@ -103,10 +107,14 @@ class HybridRetriever:
         self._idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in Counter(
             t for doc in tokens for t in doc).items()}
         self._max_idf = math.log(1 + (n + 0.5) / 0.5)
-        self._headings = [heading_words(c.heading_path or (c.doc_title,)) for c in index.chunks]
+        # Words in most sections ("ankle" in an ankle article) do not make a question about it.
+        df = Counter(t for doc in tokens for t in doc)
+        self._common = {t for t, count in df.items() if n >= 10 and count > 0.4 * n}
         words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower().replace("’", "'"))}
         known_words = getattr(embedder, "known_words", None)
-        self.reader = QueryReader(index.glossary, words, dictionary=known_words() if known_words else ())
+        lay_terms = [(t["when"], t["add"]) for t in index.manifest.get("knowledge", {}).get("lay_terms", [])]
+        self.reader = QueryReader(index.glossary, words, dictionary=known_words() if known_words else (),
+                                  lay_terms=lay_terms)
         self._intent_masks = {i.name: self._intent_mask(i.name) for i in self.reader.rules.intents}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -122,15 +130,16 @@ class HybridRetriever:
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
         fused /= s.dense_weight + s.keyword_weight + s.intent_weight
-        order = np.argsort(-fused, kind="stable")
+        order = np.argsort(-fused, kind="stable")[: k + s.rest]
         ranked = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
         matched = tuple(sorted(set(terms) & self._vocabulary))
         best_dense = float(dense.max()) if len(dense) else 0.0
         # Words that happen to be in the article ("last night") do not make a question about it:
         # at least half of the question's own words must be.
-        own_matched = set(own_terms) & self._vocabulary
+        own = set(own_terms) - self._common
+        own_matched = own & self._vocabulary
         relevant = best_dense >= s.min_dense or (
-            len(own_matched) >= s.min_keyword_matches and 2 * len(own_matched) >= len(set(own_terms)))
+            len(own_matched) >= s.min_keyword_matches and 2 * len(own_matched) >= len(own))
         return Retrieval(query, ranked[:k], relevant, best_dense, matched, ranked[k:])
 
     def _intent_scores(self, query: Query) -> np.ndarray:
@@ -142,15 +151,16 @@ class HybridRetriever:
         return scores
 
     def _intent_mask(self, name: str) -> np.ndarray:
+        """1 for the sections whose role answers this kind of question (or whose text says so)."""
         intent = self.reader.rules.intent(name)
         return np.array([
-            any(f" {h} " in headings for h in intent.headings)
-            or (intent.contains is not None and bool(intent.contains.search(chunk.text)))
-            for chunk, headings in zip(self.index.chunks, self._headings, strict=True)
+            chunk.role in intent.roles
+            or (intent.contains is not None and bool(intent.contains.search(chunk.search_text())))
+            for chunk in self.index.chunks
         ], np.float32)
 
     def _dense_scores(self, text: str) -> np.ndarray:
-        vector = self._embed_query(text)
+        vector = self.embed_query(text)
         scores, ids = self.index.vectors.search(vector[None, :], self.index.vectors.ntotal)
         dense = np.zeros(self.index.vectors.ntotal, np.float32)
         dense[ids[0]] = scores[0]
@@ -161,14 +171,19 @@ class HybridRetriever:
         their IDFs), so one common shared word ("quick") is not a perfect match. Words the
         articles never use count at full IDF: a question mostly about them matches weakly.
         `terms` may add the articles' words for what was meant; matching those only helps."""
-        known = [t for t in terms if t in self._vocabulary]
+        known = [t for t in terms if t in self._vocabulary and t not in self._common]
         if not known:
             return np.zeros(len(self.index.chunks), np.float32)
         scores = np.asarray(self._bm25.get_scores(known), np.float32)
         ideal = sum(self._idf.get(t, self._max_idf) for t in set(asked))
         return np.minimum(scores / max(ideal, float(scores.max()), 1e-9), 1.0)
 
-    def _embed_query(self, text: str) -> np.ndarray:
+    def clear_cache(self) -> None:
+        """Forget the question vectors kept so far (benchmarks time the embedding too)."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    def embed_query(self, text: str) -> np.ndarray:
         # Patients ask the same few questions; a small cache skips re-embedding them.
         with self._cache_lock:
             if text in self._cache:

@@ -41,6 +41,7 @@ from chatbot import __doc__ as package_doc
 from chatbot.bot import Chatbot
 from chatbot.config import Settings
 from chatbot.errors import InvalidInput
+from chatbot.serve.admin import add_admin
 from chatbot.serve.feedback import FeedbackStore
 from chatbot.serve.middleware import add_middleware, error_response
 from chatbot.serve.ratelimit import RateLimiter, client_id
@@ -74,10 +75,11 @@ class HttpError(Exception):
 
 def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | None = None) -> FastAPI:
     app = FastAPI(
-        title="Medial malleolus pain chatbot", version="1", description=(package_doc or "").split("\n")[0],
+        title=f"Patient-education chatbot: {bot.wording.covers}", version="1",
+        description=(package_doc or "").split("\n")[0],
         docs_url=None, redoc_url=None,
     )
-    feedback = feedback or FeedbackStore(settings.data_dir)
+    feedback = feedback or FeedbackStore.from_settings(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     # A pool of its own, so a burst of chats cannot starve the page's and the server's threads.
     threads = anyio.CapacityLimiter(settings.reply_concurrency)
@@ -144,7 +146,8 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
     _add_fallbacks(app)
     _add_error_handlers(app)
     _add_docs(app)
-    app.include_router(create_router(settings))  # /widget.js, /embed, /demo
+    app.include_router(create_router(settings, bot.wording))  # /widget.js, /embed, /demo
+    add_admin(app, bot, settings, feedback.store)  # /admin
     _mount_page(app, bot, settings, feedback, limiter)
     add_middleware(app, settings)
     return app
@@ -239,11 +242,17 @@ def _add_docs(app: FastAPI) -> None:
 
 def _mount_page(app: FastAPI, bot: Chatbot, settings: Settings, feedback: FeedbackStore,
                 limiter: RateLimiter) -> None:
-    from chatbot.serve.ui import CSS, THEME, create_ui, gr  # chatbot.serve.ui loads Gradio only after go_offline()
+    from chatbot.serve.ui import (  # chatbot.serve.ui loads Gradio only after go_offline()
+        CSS,
+        HEAD,
+        THEME,
+        create_ui,
+        gr,
+    )
 
     page = create_ui(bot, settings, feedback=feedback, limiter=limiter)
     gr.mount_gradio_app(
-        app, page, path="/", theme=THEME, css=CSS, footer_links=[], ssr_mode=False, show_error=False,
+        app, page, path="/", theme=THEME, css=CSS, head=HEAD, footer_links=[], ssr_mode=False, show_error=False,
         run_history=False, pwa=False, mcp_server=False,
     )
 

@@ -1,106 +1,126 @@
-"""Thumbs up or down on replies, kept in SQLite under the data folder.
+"""The server's side of the record: each reply it served, and thumbs up or down on them.
 
-A rating names its reply either by the message id the API returned (`X-Message-Id`) or by
-the question and answer themselves (the chat page does this). Recent replies are remembered
-in memory, a bounded number, so a rating by id is stored with its question and answer while
-the reply is still known.
+A thin layer over `chatbot.store.Store` (SQLite under the data folder, or the PostgreSQL of
+CHATBOT_DATABASE_URL that every replica shares):
 
-What is stored: rating, optional comment, message id and/or question, answer and reply kind,
-where it came from ("api" or "page"), and the time to the second. Never an IP address, a
-user agent, a cookie or anything else that identifies a person.
+- `remember(message_id, question, reply)` records a reply without making the request wait:
+  replies are queued and written in batches by one background thread (a full queue drops
+  the record with a warning, never the reply). Recent replies are also kept in memory, so
+  a rating by id right after the reply finds it even before the batch is written.
+- `add(rating, ...)` stores a rating before it returns, so a 201 means it is in the database.
 
-    store = FeedbackStore(settings.data_dir)
-    store.remember(message_id, question, reply)
-    store.add("down", message_id=message_id, comment="too vague")
+A rating names its reply either by the message id the API returned (`X-Message-Id`), from
+any replica, or by the question and answer themselves (the chat page does this). What is
+stored, and for how long, is listed in the README ("Privacy and storage").
+
+    feedback = FeedbackStore.from_settings(settings)    # or FeedbackStore(data_dir) for defaults
+    feedback.remember(message_id, question, reply)
+    feedback.add("down", message_id=message_id, comment="too vague")
 """
 
 from __future__ import annotations
 
-import sqlite3
+import atexit
+import logging
+import queue
 import threading
 from collections import OrderedDict
-from contextlib import closing
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from chatbot.answer.reply import Reply
+from chatbot.config import Settings
+from chatbot.store.store import Recorded, Store
 
-FILENAME = "feedback.sqlite3"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
-    comment TEXT,
-    message_id TEXT,
-    question TEXT,
-    answer TEXT,
-    kind TEXT,
-    source TEXT NOT NULL
-)
-"""
-
-
-@dataclass(frozen=True)
-class Remembered:
-    question: str
-    answer: str
-    kind: str
+log = logging.getLogger(__name__)
+BATCH = 200  # replies written per transaction at most
+FLUSH_SECONDS = 0.2  # how long a recorded reply may wait for its batch
 
 
 class FeedbackStore:
-    def __init__(self, data_dir: Path, remember_last: int = 1000) -> None:
-        self.path = Path(data_dir) / FILENAME
+    def __init__(self, data_dir: Path | None = None, remember_last: int = 1000, *, store: Store | None = None,
+                 max_queue: int = 10_000) -> None:
+        if store is None:
+            store = Store.from_settings(Settings().with_(data_dir=Path(data_dir or Settings().data_dir)))
+        self.store = store
         self.remember_last = remember_last
-        self._recent: OrderedDict[str, Remembered] = OrderedDict()
+        self._recent: OrderedDict[str, Recorded] = OrderedDict()
         self._lock = threading.Lock()
-        self._ready = False
+        self._queue: queue.Queue[Recorded | threading.Event] = queue.Queue(max_queue)
+        self._writer: threading.Thread | None = None
+        self.dropped = 0  # records lost to a full queue (the database is too slow or away)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedbackStore:
+        return cls(store=Store.from_settings(settings))
 
     def remember(self, message_id: str, question: str, reply: Reply) -> None:
-        """Keep a reply for a while, so that a later rating by id knows what it rates."""
+        """Record a reply, in the background; keep it in memory for a rating by id."""
+        item = Recorded(message_id, question, reply)
         with self._lock:
-            self._recent[message_id] = Remembered(question, reply.answer, reply.kind)
+            self._recent[message_id] = item
             while len(self._recent) > self.remember_last:
                 self._recent.popitem(last=False)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="record-replies", daemon=True)
+                self._writer.start()
+                atexit.register(self.flush)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+            log.warning("The record of replies is behind; %d replies not recorded so far", self.dropped)
 
     def add(
         self, rating: str, *, message_id: str | None = None, question: str | None = None,
         answer: str | None = None, comment: str | None = None, source: str = "api",
     ) -> int:
-        """Store one rating; returns its row id. The folder and database appear on first use."""
+        """Store one rating now; returns its row id."""
         if rating not in ("up", "down"):
             raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
-        kind = None
         with self._lock:
             known = self._recent.get(message_id) if message_id else None
+        kind = sections = None
         if known is not None:
-            question, answer, kind = question or known.question, answer or known.answer, known.kind
-        created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
-        with self._lock, closing(self._connect()) as db, db:
-            cursor = db.execute(
-                "INSERT INTO feedback (created_at, rating, comment, message_id, question, answer, kind, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (created_at, rating, comment or None, message_id, question, answer, kind, source),
-            )
-            return int(cursor.lastrowid or 0)
+            question, answer = question or known.question, answer or known.reply.answer
+            kind = known.reply.kind
+            sections = [{"id": c.id, "section": c.section, "label": c.label or c.section,
+                         "article_id": c.article_id, "article_title": c.article_title}
+                        for c in known.reply.citations]
+        return self.store.add_feedback(rating, message_id=message_id, question=question, answer=answer,
+                                       comment=comment, source=source, kind=kind, sections=sections)
 
     def all(self) -> list[dict]:
         """Every stored rating, oldest first (for reports and tests)."""
-        if not self.path.exists():
-            return []
-        with self._lock, closing(self._connect()) as db:
-            db.row_factory = sqlite3.Row
-            return [dict(row) for row in db.execute("SELECT * FROM feedback ORDER BY id")]
+        return self.store.feedback_rows()
 
-    def _connect(self) -> sqlite3.Connection:
-        # A connection per call: writes are rare, and it keeps threads from sharing one.
-        fresh = not self._ready or not self.path.exists()
-        if fresh:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10)
-        if fresh:
-            with db:
-                db.execute(SCHEMA)
-            self._ready = True
-        return db
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every reply queued so far is written (tests; shutdown)."""
+        if self._writer is None or not self._writer.is_alive():
+            return
+        done = threading.Event()
+        self._queue.put(done)  # the writer sets it once everything before it is written
+        done.wait(timeout)
+
+    def _write_loop(self) -> None:
+        while True:
+            batch: list[Recorded] = []
+            markers: list[threading.Event] = []
+            item = self._queue.get()
+            while True:
+                if isinstance(item, threading.Event):
+                    markers.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= BATCH:
+                    break
+                try:
+                    item = self._queue.get(timeout=0 if markers else FLUSH_SECONDS)
+                except queue.Empty:
+                    break
+            if batch:
+                try:
+                    self.store.record_replies(batch)
+                except Exception:
+                    log.exception("Could not record %d replies", len(batch))
+            for marker in markers:
+                marker.set()

@@ -39,9 +39,9 @@ class HistoryTurn(BaseModel):
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
-        {"message": "What are the symptoms of tarsal tunnel syndrome?"},
+        {"message": "What can I do at home to ease it?"},
         {"message": "How is it treated?", "history": [
-            {"role": "user", "content": "What is tarsal tunnel syndrome?"},
+            {"role": "user", "content": "What causes it?"},
             {"role": "assistant", "content": "(the previous answer)"},
         ]},
     ]})

@@ -1,18 +1,24 @@
 """The chat page: Gradio Blocks over the same `Chatbot` as the API.
 
-    page = create_ui(bot, settings)      # a gr.Blocks; api.py mounts it at / with THEME and CSS
+    page = create_ui(bot, settings)      # a gr.Blocks; api.py mounts it at / with THEME, CSS, HEAD
 
-The page streams each reply, then shows it rendered from the `Reply` fields: the answer, each
-cited section as a title that opens to the quoted words, the red flags in a box that stands
-out, and the disclaimer. Emergency replies come in a red alert box. Thumbs up/down go to the
-same feedback store as the API. Each visitor's conversation lives in their own session
-state (`gr.State`); the bot itself keeps none.
+A reply is drawn from its `Reply` fields, in the order a person needs them: an alert first
+(emergency or urgent, announced as an alert), notices, the answer, its sources (each a title
+that opens to the quoted words), then a compact footer of red flags and the disclaimer. The
+visitor's own words are shown as plain text, never as HTML or Markdown. `static/page.js`
+brings each new question to the top of the view, keeps an alert's headline on screen and
+announces the answer (not the whole footer) to screen readers.
+
+The conversation is kept in the visitor's browser (`gr.BrowserState`), so a reload keeps it;
+the bot itself keeps none. One public endpoint, `/chat`, serves `gradio_client`; the page's
+own events are private.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator
 
 from chatbot.config import Settings, go_offline
@@ -20,74 +26,84 @@ from chatbot.config import Settings, go_offline
 go_offline()  # before Gradio loads: no analytics, no update checks
 
 import gradio as gr  # noqa: E402
+from gradio.themes.utils.fonts import LocalFont  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
-from chatbot.answer.reply import Reply  # noqa: E402
 from chatbot.bot import Chatbot  # noqa: E402
+from chatbot.errors import InvalidInput  # noqa: E402
 from chatbot.serve.feedback import FeedbackStore  # noqa: E402
 from chatbot.serve.ratelimit import RateLimiter, client_id  # noqa: E402
+from chatbot.serve.schemas import ChatRequest, check_chat  # noqa: E402
+from chatbot.serve.widget import starter_questions, static_text  # noqa: E402
 
 log = logging.getLogger(__name__)
 Turns = list[dict]  # [{"question": str, "reply": Reply.to_dict()}], one per exchange
 Messages = list[dict[str, str]]  # what gr.Chatbot shows: [{"role", "content"}]
 
-THEME = gr.themes.Default(primary_hue="teal", neutral_hue="slate")  # local fonts only
-CSS = """
-.gradio-container { max-width: 860px !important; margin: 0 auto !important; }
-#notice { font-size: 0.95em; border-left: 4px solid #0f766e; padding: 0.4em 0.9em; background: #f0fdfa; }
-#notice p { margin: 0.25em 0; }
-/* The boxes set their own text colour (!important beats the chat's prose colour), so they
-   read the same in the light and the dark theme. */
-.red-flags { border: 2px solid #b45309; background: #fffbeb; border-radius: 8px; padding: 0.5em 0.9em;
-             margin-top: 0.8em; }
-.red-flags, .red-flags * { color: #1f2937 !important; }
-.red-flags ul { margin: 0.3em 0 0.1em 0; }
-.emergency { border: 3px solid #b91c1c; background: #fef2f2; border-radius: 8px; padding: 0.6em 0.9em;
-             font-size: 1.08em; }
-.emergency, .emergency * { color: #7f1d1d !important; }
-.sources { margin-top: 0.8em; font-size: 0.92em; }
-.sources details { margin: 0.2em 0; }
-.sources summary { cursor: pointer; }
-.sources blockquote { white-space: pre-line; margin: 0.3em 0 0.5em 0.6em; }
-.disclaimer { font-size: 0.85em; font-style: italic; opacity: 0.85; margin-top: 0.8em; }
-"""
+# Bold comes from the bundled 700 face too: with only 400 and 600 bundled, the browser took
+# bold letters from a fallback font.
+THEME = gr.themes.Default(
+    primary_hue="teal", neutral_hue="slate",
+    font=(LocalFont("Source Sans Pro", weights=(400, 600, 700)), "ui-sans-serif", "system-ui", "sans-serif"),
+).set(  # Send in a teal dark enough for white text (AA), in both schemes
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_dark="*primary_700", button_primary_background_fill_hover_dark="*primary_800",
+    button_primary_text_color="white", button_primary_text_color_dark="white",
+)
+CSS = static_text("page.css")
+HEAD = f"<script>{static_text('page.js')}</script>"
+STORAGE_KEY = "chatbot-page"
+API_DESCRIPTION = (
+    "Answer a question from the patient-education articles. `message`: the question; `history`: the "
+    "conversation so far, oldest first, as [{\"role\": \"user\"|\"assistant\", \"content\": str}]. Returns the "
+    "reply as JSON, the same fields as POST /api/chat: answer, body, kind, alert, citations, red_flags, "
+    "notices, disclaimer."
+)
+_MARKDOWN_PUNCTUATION = re.compile(r"([!\"#$%'()*+,\-./:;=?@\[\\\]^_`{|}~])")
 
 
 def create_ui(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | None = None,
               limiter: RateLimiter | None = None) -> gr.Blocks:
     page = ChatPage(bot, settings, feedback or FeedbackStore(settings.data_dir), limiter)
     rules = bot.rules
-    with gr.Blocks(title="Inner ankle pain: questions and answers", analytics_enabled=False) as demo:
-        gr.Markdown("## Pain behind the inner ankle bone (medial malleolus)\n"
-                    "Ask a question. Answers come from a patient-education article and name the sections they use.")
-        gr.Markdown(f"_{html.escape(rules.disclaimer)}_\n\n"
+    wording = bot.wording
+    with gr.Blocks(title=f"Questions and answers: {wording.covers}", analytics_enabled=False) as demo:
+        gr.Markdown(f"# Questions about {html.escape(wording.covers)}\n"
+                    f"Ask a question. Answers come from {wording.source} and name the sections they use.",
+                    elem_id="intro")
+        gr.Markdown(f"{html.escape(rules.disclaimer)}\n\n"
                     "**In an emergency, call your local emergency number now.**", elem_id="notice")
         chat = gr.Chatbot(
             label="Conversation", show_label=False, height="62vh", min_height=420, layout="bubble", elem_id="chat",
-            placeholder="**Ask about pain on the inside of the ankle**, or start with one of these:",
-            examples=[{"text": question} for question in rules.examples],
-            feedback_options=("Like", "Dislike"), buttons=["copy"], autoscroll=True,
+            placeholder=f"**Ask about {html.escape(wording.covers)}**, or start with one of these:",
+            examples=[{"text": question} for question in starter_questions(wording)],
+            feedback_options=("Like", "Dislike"), buttons=["copy"],
+            autoscroll=False,  # page.js brings the new question to the top instead
+            latex_delimiters=[], sanitize_html=True,
         )
-        turns = gr.State([])
-        with gr.Row():
+        turns = gr.BrowserState([], storage_key=STORAGE_KEY)
+        with gr.Row(elem_id="composer", equal_height=True):
             box = gr.Textbox(
-                placeholder="Type your question…", show_label=False, scale=8, autofocus=True,
-                max_length=settings.max_message_chars, submit_btn="Send",
+                label="Your question", show_label=False, placeholder="Type your question…", scale=8, min_width=0,
+                autofocus=True, max_length=settings.max_message_chars, lines=1, max_lines=6, elem_id="box",
             )
-        clear = gr.Button("Clear conversation", variant="secondary", size="sm")
+            send = gr.Button("Send", variant="primary", scale=0, min_width=84, elem_id="send")
 
         private = {"api_visibility": "private"}
         box.submit(page.respond, [box, turns], [box, chat, turns], **private)
+        send.click(page.respond, [box, turns], [box, chat, turns], **private)
         chat.example_select(page.respond_example, [turns], [box, chat, turns], **private)
         chat.like(page.rate, [turns], None, **private)
-        clear.click(page.clear, None, [box, chat, turns], **private)
         chat.clear(page.clear, None, [box, chat, turns], **private)
+        demo.load(messages, [turns], [chat], **private)  # the conversation kept in the browser
+        gr.api(page.chat_api, api_name="chat", api_description=API_DESCRIPTION)
     # Replies are CPU-bound and take milliseconds: as many at once as the API computes, the rest queue.
     demo.queue(default_concurrency_limit=settings.reply_concurrency)
     return demo
 
 
 class ChatPage:
-    """The page's event handlers; `turns` is the visitor's own session state."""
+    """The page's event handlers; `turns` is the visitor's own conversation."""
 
     def __init__(self, bot: Chatbot, settings: Settings, feedback: FeedbackStore,
                  limiter: RateLimiter | None = None) -> None:
@@ -95,9 +111,9 @@ class ChatPage:
 
     def respond(self, message: str, turns: Turns, request: gr.Request | None = None,
                 ) -> Iterator[tuple[str, Messages, Turns]]:
-        """Yield (textbox, chat, turns): first the question, then the answer as it grows, then
-        the finished reply rendered from its fields."""
-        message = message or ""
+        """Yield (textbox, chat, turns): the question, the reply's alert and answer as it is
+        written out, then the whole reply with its sources and footer."""
+        message, turns = message or "", turns if isinstance(turns, list) else []
         if not message.strip():
             yield "", messages(turns), turns
             return
@@ -105,36 +121,52 @@ class ChatPage:
             gr.Warning(f"Please keep your question under {self.settings.max_message_chars} characters.")
             yield message, messages(turns), turns
             return
-        if self.limiter is not None and request is not None:
-            allowed, wait = self.limiter.take(client_id(
-                request.headers, request.client.host if request.client else None, self.settings.trust_proxy_headers,
-            ))
-            if not allowed:
-                gr.Warning(f"Too many messages at once. Please wait {wait} s and try again.")
-                yield message, messages(turns), turns
-                return
-        shown = [*messages(turns), {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-        yield "", shown, turns
-        reply = None
+        if not self._allowed(request):
+            yield message, messages(turns), turns
+            return
+        shown = messages(turns)
+        yield "", [*shown, user_message(message), {"role": "assistant", "content": ""}], turns
         try:
-            for item in self.bot.stream(message, self.history(turns)):
-                if isinstance(item, Reply):
-                    reply = item
-                else:
-                    # A new list each time: Gradio diffs against the value it was last given.
-                    shown = [*shown[:-1], {"role": "assistant", "content": shown[-1]["content"] + item}]
-                    yield "", shown, turns
+            reply = self.bot.reply(message, self.history(turns)).to_dict()
         except Exception:
             log.exception("The page could not answer a message")
             raise gr.Error("Sorry, something went wrong. Please try again.") from None
-        if reply is None:
-            raise gr.Error("Sorry, something went wrong. Please try again.")
-        turns = [*turns, {"question": message, "reply": reply.to_dict()}]
-        yield "", messages(turns), turns
+        # The answer written out line by line, the footer with the last line; an alert comes
+        # whole, at once, so that it is announced once.
+        lines = [] if reply.get("alert") else [line for line in re.split(r"(?<=\n)", reply.get("body") or "") if line]
+        for n in range(1, len(lines)):
+            partial = render_reply(reply, body="".join(lines[:n]))
+            yield "", [*shown, user_message(message), {"role": "assistant", "content": partial}], turns
+        turns = [*turns, {"question": message, "reply": reply}]
+        yield "", messages(turns, live=True), turns
 
     def respond_example(self, turns: Turns, example: gr.SelectData, request: gr.Request,
                         ) -> Iterator[tuple[str, Messages, Turns]]:
         yield from self.respond(str(example.value.get("text", "")), turns, request)
+
+    def chat_api(self, message: str, history: list[dict] | None = None,
+                 request: gr.Request = None) -> dict:  # type: ignore[assignment]
+        """The reply to `message` as JSON, given the conversation so far."""
+        try:
+            question = ChatRequest.model_validate({"message": message, "history": history})
+            check_chat(question, self.settings)
+        except ValidationError as exc:
+            raise gr.Error(f"invalid request: {exc.errors()[0].get('msg', 'wrong shape')}") from None
+        except InvalidInput as exc:
+            raise gr.Error(str(exc)) from None
+        if not self._allowed(request, warn=False):
+            raise gr.Error("Too many messages at once. Please wait and try again.")
+        return self.bot.reply(question.message, question.history_dicts()).to_dict()
+
+    def _allowed(self, request: gr.Request | None, warn: bool = True) -> bool:
+        if self.limiter is None or request is None:
+            return True
+        allowed, wait = self.limiter.take(client_id(
+            request.headers, request.client.host if request.client else None, self.settings.trust_proxy_headers,
+        ))
+        if not allowed and warn:
+            gr.Warning(f"Too many messages at once. Please wait {wait} s and try again.")
+        return allowed
 
     def rate(self, turns: Turns, like: gr.LikeData) -> None:
         """Store a thumbs up/down with the question and answer it rates."""
@@ -161,34 +193,74 @@ class ChatPage:
         return history
 
 
-def messages(turns: Turns) -> Messages:
+def messages(turns: Turns | None, live: bool = False) -> Messages:
+    """The conversation as the chat shows it; with `live`, the newest reply's alert is announced."""
+    kept = [t for t in (turns if isinstance(turns, list) else [])  # what a browser kept may be damaged
+            if isinstance(t, dict) and isinstance(t.get("reply"), dict)]
     shown: Messages = []
-    for turn in turns:
-        shown += [{"role": "user", "content": turn["question"]},
-                  {"role": "assistant", "content": render_reply(turn["reply"])}]
+    for i, turn in enumerate(kept):
+        content = render_reply(turn["reply"], live=live and i == len(kept) - 1)
+        shown += [user_message(str(turn.get("question", ""))), {"role": "assistant", "content": content}]
     return shown
 
 
-def render_reply(reply: dict) -> str:
-    """A reply as Markdown with a little HTML, from its fields: alert, body, sources, red flags, disclaimer."""
+def user_message(text: str) -> dict[str, str]:
+    return {"role": "user", "content": plain(text)}
+
+
+def plain(text: str) -> str:
+    """Text that Markdown shows as it is: no HTML, no emphasis, headings, lists, code or links."""
+    escaped = html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text), quote=False)
+    # Leading spaces would make a code block; a space entity keeps them as spaces.
+    return re.sub(r"(?m)^[ \t]+", lambda m: "&#32;" * len(m.group(0)), escaped)
+
+
+def render_reply(reply: dict, body: str | None = None, live: bool = False) -> str:
+    """A reply as HTML blocks around its Markdown body, from its fields. With `body` given, the
+    reply being written out: its alert, notices and that much of the answer, no footer yet.
+    With `live`, its alert has role="alert": only the reply that has just arrived is announced,
+    not those in a conversation shown again.
+
+    Each HTML block is one line: a blank line would end it, and Markdown would then read a
+    quote's table or list as its own and pull what follows into it."""
     parts = []
     alert = reply.get("alert")
-    if alert:
+    if isinstance(alert, dict) and alert.get("message"):
+        level = "urgent" if alert.get("level") == "urgent" else "emergency"
         signs = "; ".join(alert.get("signs") or [])
-        described = f"\n\nYou described: {html.escape(signs)}." if signs else ""
-        parts.append(f'<div class="emergency" role="alert">\n\n{alert["message"]}{described}\n\n</div>')
-    if reply.get("body"):
-        parts.append(reply["body"])
-    if reply["citations"]:
-        sources = "".join(
-            f"<details><summary>[{c['n']}] {html.escape(c.get('label') or c['section'])}</summary>"
-            f"<blockquote>{html.escape(c['quote'])}</blockquote></details>"
-            for c in reply["citations"]
-        )
-        parts.append(f'<div class="sources"><strong>From the article</strong>{sources}</div>')
-    if reply.get("red_flags"):
-        flags = "\n".join(f"- {html.escape(flag)}" for flag in reply["red_flags"])
-        heading = html.escape(reply.get("red_flags_heading") or "See a doctor if you have:")
-        parts.append(f'<div class="red-flags">\n\n**{heading}**\n{flags}\n\n</div>')
-    parts.append(f'<p class="disclaimer">{html.escape(reply["disclaimer"])}</p>')
+        described = f"<p>You described: {html.escape(signs)}.</p>" if signs else ""
+        role = ' role="alert"' if live else ""
+        parts.append(f'<div class="alert alert-{level}"{role}><p>{_emphasis(alert["message"])}</p>'
+                     f"{described}</div>")
+    for notice in reply.get("notices") or []:
+        parts.append(f'<p class="notice">{html.escape(str(notice.get("text", "")))}</p>')
+    text = reply.get("body") if body is None else body
+    if text:
+        parts.append(f'<div class="answer-body">\n\n{text}\n\n</div>')
+    if body is not None:
+        return "\n\n".join(parts)
+    citations = reply.get("citations") or []
+    if citations:
+        several = len({c.get("article_id") or c.get("article_title") for c in citations}) > 1
+        sources = "".join(_source(c, several) for c in citations)
+        parts.append(f'<div class="sources"><p class="sources-title">From the article{"s" if several else ""}</p>'
+                     f"{sources}</div>")
+    flags = "".join(f"<li>{html.escape(str(flag))}</li>" for flag in reply.get("red_flags") or [])
+    heading = html.escape(reply.get("red_flags_heading") or "See a doctor if you have:")
+    footer = f'<div class="red-flags" role="note"><p>{heading}</p><ul>{flags}</ul></div>' if flags else ""
+    parts.append(f'<div class="reply-footer">{footer}<p class="disclaimer">'
+                 f'{html.escape(reply.get("disclaimer") or "")}</p></div>')
     return "\n\n".join(parts)
+
+
+def _source(citation: dict, with_title: bool) -> str:
+    label = citation.get("label") or citation.get("section") or ""
+    title = citation.get("article_title") if with_title else ""
+    named = f"{html.escape(label)}" + (f' <span class="article">({html.escape(title)})</span>' if title else "")
+    quote = html.escape(str(citation.get("quote", ""))).replace("\n", "<br>")
+    return f"<details><summary>[{citation.get('n')}] {named}</summary><blockquote>{quote}</blockquote></details>"
+
+
+def _emphasis(text: str) -> str:
+    """The bot's own short wording, escaped, with its **bold** kept."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))

@@ -2,7 +2,8 @@
 
     GET /widget.js   the script a clinic pastes (one <script> tag), with this server's
                      settings and the bot's own wording (greeting, disclaimer, example
-                     questions) filled in
+                     questions) filled in, minified once at start (rjsmin: comments and
+                     whitespace out; the source stays readable)
     GET /embed       a full-page chat for an <iframe>; its CSP `frame-ancestors` comes from
                      `settings.frame_ancestors`
     GET /demo        a demo clinic page with deliberately hostile CSS, showing the snippet
@@ -21,19 +22,21 @@ import re
 from functools import cache
 from importlib import resources
 
+import rjsmin
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chatbot.answer.safety import load_safety_rules
+from chatbot.answer.wording import Wording, load_phrases
 from chatbot.config import Settings
 
 CONFIG_SLOT = "/*@server-config*/null"
 # Clinics paste an unversioned URL: a short cache life, then a cheap revalidation (ETag).
 SCRIPT_CACHE = "public, max-age=300, stale-while-revalidate=86400"
 DEFAULTS = {
-    "title": "Ask about ankle pain",
+    "title": "Ask a question",
     "color": "#0b6e4f",
-    "greeting": "Hi! Ask me about pain on the inside of the ankle.",
+    "greeting": "Hi! Ask me a question about the articles I answer from.",  # the bot's own greeting replaces it
     "position": "right",
 }
 # A CSP source expression: a keyword ('self'), a scheme (https:) or a host with optional scheme/port/path.
@@ -42,30 +45,44 @@ _CSP_SOURCE = re.compile(
 )
 
 
+STARTERS = 3  # example questions offered before the first message, on the page and in the widget
+
+
+def starter_questions(wording: Wording) -> list[str]:
+    return list(wording.examples[:STARTERS])
+
+
 def static_text(name: str) -> str:
     return resources.files("chatbot.serve").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def server_config(settings: Settings) -> dict:
+def server_config(settings: Settings, wording: Wording | None = None) -> dict:
     """What the widget takes from the server: its limits and the bot's own wording."""
     rules = load_safety_rules()
+    wording = wording or Wording("", "the articles", (), 1)
     return {
-        "greeting": " ".join(rules.replies["smalltalk"]["greeting"].split()),
+        "greeting": wording.fill(load_phrases()["smalltalk"]["greeting"]),
         "disclaimer": rules.disclaimer,
         "redFlagHeading": rules.data["red_flags"]["heading"],
         "redFlags": list(rules.data["red_flags"]["fallback"]),
-        "starters": list(rules.examples[:3]),
+        "starters": starter_questions(wording),
         "maxMessageChars": settings.max_message_chars,
         "maxHistoryTurns": settings.max_history_turns,
         "maxHistoryBytes": settings.max_history_bytes,
     }
 
 
-def widget_script(settings: Settings) -> bytes:
+def widget_script(settings: Settings, wording: Wording | None = None) -> bytes:
     source = static_text("widget.js")
     if CONFIG_SLOT not in source:
         raise RuntimeError(f"widget.js has lost its {CONFIG_SLOT} slot")
-    return source.replace(CONFIG_SLOT, json.dumps(server_config(settings), separators=(",", ":")), 1).encode("utf-8")
+    filled = source.replace(CONFIG_SLOT, json.dumps(server_config(settings, wording), separators=(",", ":")), 1)
+    return minify(filled).encode("utf-8")
+
+
+def minify(script: str) -> str:
+    """Comments and spare whitespace out; strings, template literals and regular expressions kept."""
+    return rjsmin.jsmin(script, keep_bang_comments=False).strip() + "\n"
 
 
 def frame_ancestors(settings: Settings) -> str:
@@ -124,9 +141,9 @@ def _clip(value: str | None, default: str) -> str:
     return (value or default)[:200]
 
 
-def create_router(settings: Settings | None = None) -> APIRouter:
+def create_router(settings: Settings | None = None, wording: Wording | None = None) -> APIRouter:
     settings = settings or Settings.load()
-    script = widget_script(settings)
+    script = widget_script(settings, wording)
     etag = '"' + hashlib.sha256(script).hexdigest()[:32] + '"'
     csp = embed_csp(settings)
     router = APIRouter(tags=["widget"])

@@ -1,7 +1,9 @@
-/* Clinic website chat widget about pain on the inside of the ankle. One tag adds it:
+/* Clinic website chat widget: answers from the clinic's patient-education articles. One tag adds it:
  *   <script src="https://BOT-HOST/widget.js" data-title data-color data-greeting
  *           data-position="right|left" data-api (optional) async></script>
  * data-mode="inline" shows it open and full page (the /embed page).
+ * data-strings='{"send": "Enviar", ...}' replaces the widget's own words (see STRINGS), and
+ * data-dir="rtl" (or "dir" in those strings, or the page's own dir) lays it out right to left.
  * An open Shadow DOM keeps page CSS out and ours in (closed would hide nothing from page scripts).
  * The only global is window.AnkleChat. Server and visitor text only ever become text nodes.
  */
@@ -27,7 +29,32 @@
     ...SERVER,
   };
   const inline = data.mode === "inline";
-  const title = data.title || "Ask about ankle pain";
+
+  // The widget's own words; a clinic replaces any of them with data-strings (JSON).
+  const STRINGS = {
+    title: "Ask about ankle pain", open: "Open chat", close: "Close chat", clear: "Clear conversation",
+    send: "Send", input: "Your question", placeholder: "Type your question", examples: "Example questions",
+    you: "You: ", answer: "Answer: ", writing: "Writing an answer", sources: "Sources", source: "Source",
+    emergency: "Emergency", urgent: "Urgent", described: "You described:", rate: "Was this answer helpful?",
+    helpful: "Helpful", unhelpful: "Not helpful", thanks: "Thanks for your feedback.",
+    voteFailed: "Couldn't send that. Try again?", retry: "Try again", retryIn: "Try again in {s} s",
+    network: "Can't reach the chat service. Check your connection and try again.",
+    server: "Something went wrong on our side. Please try again.",
+    cut: "The answer was cut off. Please try again.",
+    busy: "Too many questions right now. Please wait a moment and try again.",
+    request: "That message couldn't be sent.",
+    dir: "",
+  };
+  const T = (() => {
+    let custom = {};
+    try { custom = JSON.parse(data.strings || "{}"); } catch { /* a broken attribute: our own words */ }
+    const out = { ...STRINGS };
+    for (const key of Object.keys(STRINGS)) if (typeof custom?.[key] === "string") out[key] = custom[key];
+    return out;
+  })();
+  const title = data.title || T.title;
+  const dir = [data.dir, T.dir, document.documentElement.dir].find((d) => d === "rtl" || d === "ltr") || "ltr";
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
 
   // The API lives where this file came from, unless data-api says otherwise.
   const api = (() => {
@@ -134,7 +161,9 @@
     return out.filter((x) => x !== "");
   }
 
-  // The safety footer ("---", red flags, disclaimer) is drawn from the reply's fields: cut it off.
+  // A reply's parts come as fields. An older server sends only `answer` with a footer
+  // ("---", red flags, disclaimer) after the body: that is cut off and drawn apart.
+  const bodyOf = (reply) => (typeof reply.body === "string" ? reply.body : splitFooter(reply.answer).body);
   function splitFooter(md) {
     const lines = md.split("\n");
     for (let i = lines.length - 1; i >= 0; i--) {
@@ -162,7 +191,7 @@
   function history() {
     const turns = state.msgs.map((m) => m.role === "user"
       ? { role: "user", content: m.text }
-      : { role: "assistant", content: splitFooter(m.reply.answer).body.trim() }).slice(-server.maxHistoryTurns);
+      : { role: "assistant", content: bodyOf(m.reply).trim() }).slice(-server.maxHistoryTurns);
     const encoder = new TextEncoder();
     const size = () => turns.reduce((sum, t) => sum + encoder.encode(t.content).length, 0);
     while (turns.length && size() > server.maxHistoryBytes) turns.shift();
@@ -245,7 +274,7 @@
   }
 
   // --- the UI
-  let host, root, launcher, panel, log, intro, starters, errorBox, input, sendButton, clearButton;
+  let host, root, launcher, panel, log, intro, starters, errorBox, input, sendButton, clearButton, status, spacer;
   let busy = false, controller = null, countdown = null;
   const phone = matchMedia("(max-width: 520px)");
 
@@ -256,7 +285,7 @@
       "left:0!important;width:0!important;height:0!important;z-index:2147483000!important;visibility:visible!important";
     const shadow = host.attachShadow({ mode: "open" });
     addStyles(shadow);
-    root = h("div", { class: "root" + (data.position === "left" ? " left" : "") + (inline ? " inline" : "") });
+    root = h("div", { class: "root" + (data.position === "left" ? " left" : "") + (inline ? " inline" : ""), dir });
     shadow.append(root);
 
     launcher = h("button", {
@@ -265,18 +294,23 @@
     }, icon("chat"), h("span", { text: title }));
     const iconButton = (label, name, onclick) =>
       h("button", { type: "button", class: "icon", "aria-label": label, title: label, onclick }, icon(name));
-    clearButton = iconButton("Clear conversation", "clear", clear);
+    clearButton = iconButton(T.clear, "clear", clear);
 
-    log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-labelledby": "chat-title", tabindex: "0" });
+    // Not a live region: replies are announced by `status` (the answer) and their own alert,
+    // so the red flags and disclaimer are not read out after every reply.
+    log = h("div", { class: "log", role: "log", "aria-live": "off", "aria-labelledby": "chat-title", tabindex: "0" });
+    status = h("div", { class: "sr-only", role: "status", "aria-live": "polite" });
+    spacer = h("div", { class: "spacer", "aria-hidden": "true" });
     intro = h("div", { class: "intro" },
       h("p", { text: data.greeting || server.greeting }),
       h("p", { class: "disclaimer", text: server.disclaimer }));
-    starters = h("div", { class: "starters", role: "group", "aria-label": "Example questions" },
+    starters = h("div", { class: "starters", role: "group", "aria-label": T.examples },
       server.starters.map((q) => h("button", { type: "button", text: q, onclick: () => send(q) })));
     errorBox = h("div", { class: "error", role: "alert", hidden: true });
 
     input = h("textarea", {
-      id: "chat-input", rows: "2", maxlength: String(server.maxMessageChars), placeholder: "Type your question",
+      id: "chat-input", rows: "2", maxlength: String(server.maxMessageChars), placeholder: T.placeholder,
+      oninput: grow,
       onkeydown: (e) => {
         // Enter sends, Shift+Enter adds a line; not while an input method is composing.
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
@@ -285,14 +319,15 @@
         }
       },
     });
-    sendButton = h("button", { type: "submit", class: "send", text: "Send" });
+    sendButton = h("button", { type: "submit", class: "send", text: T.send });
     const form = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); send(input.value); } },
-      h("label", { for: "chat-input", class: "sr-only", text: "Your question" }), input, sendButton);
+      h("label", { for: "chat-input", class: "sr-only", text: T.input }), input, sendButton);
 
     panel = h("section", {
-      id: "chat-panel", class: "panel", role: inline ? "region" : "dialog", "aria-labelledby": "chat-title", hidden: !inline,
-    }, h("header", null, h("h2", { id: "chat-title", text: title }), clearButton,
-      inline ? null : iconButton("Close chat", "close", close)), log, errorBox, form);
+      // Inline, the chat is the whole page (/embed): its main landmark, with the page's h1.
+      id: "chat-panel", class: "panel", role: inline ? "main" : "dialog", "aria-labelledby": "chat-title", hidden: !inline,
+    }, h("div", { class: "head" }, h(inline ? "h1" : "h2", { id: "chat-title", text: title }), clearButton,
+      inline ? null : iconButton(T.close, "close", close)), log, errorBox, form, status);
     root.append(inline ? "" : launcher, panel);
     root.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && !inline && !panel.hidden && !e.isComposing) { e.preventDefault(); close(); }
@@ -314,9 +349,22 @@
     if (inline || state.open) open(inline);
   }
 
+  // The launcher says what it does: open the chat, or close it while it is open.
+  function launcherShows(isOpen) {
+    launcher.setAttribute("aria-expanded", String(isOpen));
+    launcher.replaceChildren(icon(isOpen ? "close" : "chat"), h("span", { text: isOpen ? T.close : title }));
+    launcher.classList.toggle("opened", isOpen);
+  }
+
+  // The text box grows with what is typed, up to its maximum height.
+  function grow() {
+    input.style.height = "auto";
+    input.style.height = input.scrollHeight + 2 + "px";
+  }
+
   function open(focus) {
     panel.hidden = false;
-    launcher.setAttribute("aria-expanded", "true");
+    launcherShows(true);
     if (!inline) { state.open = true; save(); }
     fitViewport();
     scrollDown(true);
@@ -326,7 +374,7 @@
   function close() {
     if (inline) return;
     panel.hidden = true;
-    launcher.setAttribute("aria-expanded", "false");
+    launcherShows(false);
     state.open = false;
     save();
     launcher.focus();
@@ -354,24 +402,38 @@
     if (force || log.scrollHeight - log.scrollTop - log.clientHeight < 120) log.scrollTop = log.scrollHeight;
   }
 
+  // The new question at the top of the log, with room below it for the answer to come.
+  function pinTop(el) {
+    spacer.style.height = "0px";
+    const top = el.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+    spacer.style.height = Math.max(0, Math.ceil(log.clientHeight - (log.scrollHeight - top))) + "px";
+    log.scrollTop = top;
+  }
+
   function renderAll() {
     log.replaceChildren(intro, ...state.msgs.map((m) => (m.role === "user" ? userBubble(m.text) : replyBubble(m.reply))));
     if (!state.msgs.length) log.append(starters);
+    log.append(spacer);
     clearButton.disabled = !state.msgs.length;
     scrollDown(true);
   }
 
-  const userBubble = (text) => h("div", { class: "msg user" }, h("span", { class: "sr-only", text: "You: " }), h("p", { text }));
+  const userBubble = (text) => h("div", { class: "msg user" }, h("span", { class: "sr-only", text: T.you }), h("p", { text }));
 
-  // A finished reply: the body, its sources, then the red flags and the disclaimer, always.
-  function replyBubble(reply) {
-    const emergency = reply.kind === "emergency", parts = splitFooter(reply.answer);
+  // A finished reply, from its fields: the alert first, notices, the body, its sources, then
+  // the red flags and the disclaimer, always. `live`: it has just arrived (its alert is announced).
+  function replyBubble(reply, live) {
+    const alert = reply.alert && typeof reply.alert.message === "string" ? reply.alert : null;
+    const level = alert?.level === "urgent" ? "urgent" : alert || reply.kind === "emergency" ? "emergency" : "";
     const cites = (Array.isArray(reply.citations) ? reply.citations : []).filter((c) => typeof c?.section === "string");
+    const several = new Set(cites.map((c) => c.article_id || c.article_title)).size > 1;
     const sources = new Map(cites.map((c) => {
       const path = c.section.split(" › ");
+      const label = typeof c.label === "string" && c.label ? c.label : path.slice(-2).join(" › ");
+      const where = several && c.article_title ? c.article_title : path.length > 2 && !c.label ? c.section : "";
       return [+c.n, h("details", null,
-        h("summary", null, h("span", { class: "n", text: String(c.n) }), path.slice(-2).join(" › ")),
-        path.length > 2 ? h("p", { class: "path", text: c.section }) : null,
+        h("summary", null, h("span", { class: "n", text: String(c.n) }), label),
+        where ? h("p", { class: "path", text: where }) : null,
         h("blockquote", null, markdown(quoteAsList(String(c.quote || "")))))];
     }));
     // A [n] marker is a button that opens source n.
@@ -379,20 +441,26 @@
       const target = sources.get(n);
       if (!target) return h("sup", { text: `[${n}]` });
       return h("button", {
-        type: "button", class: "ref", text: String(n), "aria-label": "Source " + n,
+        type: "button", class: "ref", text: String(n), "aria-label": T.source + " " + n,
         onclick: () => { target.open = true; target.querySelector("summary").focus(); },
       });
     };
-    return h("div", { class: "msg bot" + (emergency ? " emergency" : ""), role: emergency ? "alert" : null },
-      emergency ? h("p", { class: "urgent" }, icon("warn"), "Urgent") : h("span", { class: "sr-only", text: "Answer: " }),
-      h("div", { class: "md" }, markdown(parts.body.trim(), marker)),
-      sources.size ? h("div", { class: "sources" }, h("p", { class: "label", text: "Sources" }), [...sources.values()]) : null,
-      safetyFooter(reply, parts.tail), reply.message_id && !emergency ? rating(reply) : null);
+    const notices = (Array.isArray(reply.notices) ? reply.notices : []).filter((n) => typeof n?.text === "string");
+    const signs = (Array.isArray(alert?.signs) ? alert.signs : []).map(String).join("; ");
+    return h("div", { class: "msg bot" + (level ? " " + level : "") },
+      alert ? h("div", { class: "alert", role: live ? "alert" : null },
+        h("p", { class: "alert-head" }, icon("warn"), level === "urgent" ? T.urgent : T.emergency),
+        markdown(alert.message), signs ? h("p", { text: `${T.described} ${signs}.` }) : null)
+        : level ? h("p", { class: "alert-head" }, icon("warn"), T.urgent) : h("span", { class: "sr-only", text: T.answer }),
+      notices.map((n) => h("p", { class: "notice", text: n.text })),
+      h("div", { class: "md" }, markdown(bodyOf(reply).trim(), marker)),
+      sources.size ? h("div", { class: "sources" }, h("p", { class: "label", text: T.sources }), [...sources.values()]) : null,
+      safetyFooter(reply), reply.message_id && !level ? rating(reply) : null);
   }
 
   // Was it helpful? One vote per answer, sent to /api/feedback; remembered for the tab.
   function rating(reply) {
-    const note = h("span", { role: "status", text: reply.rated ? THANKS : "" });
+    const note = h("span", { role: "status", text: reply.rated ? T.thanks : "" });
     const vote = (value, label) => h("button", {
       type: "button", class: "vote " + value, "aria-label": label, title: label,
       "aria-pressed": String(reply.rated === value), disabled: !!reply.rated, onclick: async (e) => {
@@ -405,21 +473,22 @@
           reply.rated = value;
           save();
           chosen.setAttribute("aria-pressed", "true");
-          note.textContent = THANKS;
+          note.textContent = T.thanks;
         } catch {
           buttons.forEach((b) => { b.disabled = false; });
-          note.textContent = "Couldn't send that. Try again?";
+          note.textContent = T.voteFailed;
         }
       },
     }, icon("thumb"));
-    const buttons = [vote("up", "Helpful"), vote("down", "Not helpful")];
-    return h("div", { class: "rate", role: "group", "aria-label": "Was this answer helpful?" }, buttons, note);
+    const buttons = [vote("up", T.helpful), vote("down", T.unhelpful)];
+    return h("div", { class: "rate", role: "group", "aria-label": T.rate }, buttons, note);
   }
-  const THANKS = "Thanks for your feedback.";
 
-  // Red flags and disclaimer: the reply's fields, else its footer, else the server's rules.
-  function safetyFooter(reply, tail) {
-    const heading = /^\s*\*\*(.+?)\*\*\s*$/m.exec(tail)?.[1] || server.redFlagHeading;
+  // Red flags and disclaimer: the reply's fields, else an old server's footer, else the server's
+  // rules. Compact and below the answer: a note to read, not a second answer.
+  function safetyFooter(reply) {
+    const tail = typeof reply.body === "string" ? "" : splitFooter(reply.answer).tail;
+    const heading = reply.red_flags_heading || /^\s*\*\*(.+?)\*\*\s*$/m.exec(tail)?.[1] || server.redFlagHeading;
     let flags = Array.isArray(reply.red_flags) ? reply.red_flags : [];
     if (!flags.length) flags = (tail.match(/^\s*-\s+.+$/gm) || []).map((l) => l.replace(/^\s*-\s+/, ""));
     if (!flags.length) flags = server.redFlags;
@@ -444,28 +513,32 @@
     const bubble = userBubble(text);
     // While streaming: the body so far (footer cut off) in a bubble that is not announced yet.
     const live = h("div", { class: "msg bot streaming" }, h("div", { class: "md" },
-      h("p", { class: "dots" }, h("span", { class: "sr-only", text: "Writing an answer" }), h("i"), h("i"), h("i"))));
+      h("p", { class: "dots" }, h("span", { class: "sr-only", text: T.writing }), h("i"), h("i"), h("i"))));
     starters.remove();
-    log.append(bubble, live);
+    log.insertBefore(bubble, spacer);
+    log.insertBefore(live, spacer);
     input.value = "";
+    grow();
     setBusy(true);
-    scrollDown(true);
+    pinTop(bubble);
     const signal = (controller = new AbortController()).signal;
     try {
       const reply = await streamReply(text, (soFar) => {
         live.firstChild.replaceChildren(markdown(splitFooter(soFar).body.trim()));
-        scrollDown(false);
+        pinTop(bubble);
       }, signal);
       state.msgs.push({ role: "user", text }, { role: "assistant", reply });
       save();
-      live.replaceWith(replyBubble(reply));
+      const shown = replyBubble(reply, true);
+      live.replaceWith(shown);
       clearButton.disabled = false;
-      scrollDown(false);
+      pinTop(bubble);
+      arrived(shown);
     } catch (err) {
       // Nothing half-written stays on screen: a partial answer lacks its safety footer.
       live.remove();
       bubble.remove();
-      if (!state.msgs.length) log.append(starters);
+      if (!state.msgs.length) log.insertBefore(starters, spacer);
       if (!signal.aborted) {
         if (!input.value.trim()) input.value = text; // keep what they typed
         showError(err instanceof Failure ? err : new Failure("network"));
@@ -475,23 +548,26 @@
     }
   }
 
+  // A new reply: its alert's headline on screen, and its answer (not the footer) said once.
+  function arrived(bubble) {
+    const alert = bubble.querySelector(".alert");
+    if (alert) {
+      const head = alert.getBoundingClientRect(), box = log.getBoundingClientRect();
+      if (head.top < box.top || head.top + 60 > box.bottom) log.scrollTop += head.top - box.top - 8;
+    }
+    const said = [...bubble.querySelectorAll(".notice, .md")].map((el) => el.textContent.trim()).join(" ").trim();
+    status.textContent = said ? T.answer + said : "";
+  }
+
   function setBusy(value) {
     busy = value;
     sendButton.disabled = value || !!countdown;
     log.setAttribute("aria-busy", String(value));
   }
 
-  const MESSAGES = {
-    network: "Can't reach the chat service. Check your connection and try again.",
-    server: "Something went wrong on our side. Please try again.",
-    cut: "The answer was cut off. Please try again.",
-    busy: "Too many questions right now. Please wait a moment and try again.",
-    request: "That message couldn't be sent.",
-  };
-
   function showError({ kind, detail }) {
-    const retry = h("button", { type: "button", class: "retry", text: "Try again", onclick: () => send(input.value) });
-    const text = h("p", { text: MESSAGES[kind] || MESSAGES.server });
+    const retry = h("button", { type: "button", class: "retry", text: T.retry, onclick: () => send(input.value) });
+    const text = h("p", { text: T[kind] || T.server });
     if (kind === "request" && detail.message) text.append(" " + detail.message);
     errorBox.replaceChildren(text, retry);
     errorBox.hidden = false;
@@ -499,7 +575,7 @@
     if (!wait) return;
     // 429: sending unlocks when the server says it may.
     const tick = () => {
-      retry.textContent = wait > 0 ? `Try again in ${wait} s` : "Try again";
+      retry.textContent = wait > 0 ? fill(T.retryIn, { s: wait }) : T.retry;
       retry.disabled = sendButton.disabled = wait > 0;
       if (wait-- <= 0) { clearInterval(countdown); countdown = null; }
     };
@@ -542,27 +618,31 @@ svg{width:20px;height:20px;flex:none;fill:none;stroke:currentColor;stroke-width:
 .launcher:focus-visible{outline-offset:3px;box-shadow:0 0 0 3px #fff}
 .panel{bottom:calc(84px + env(safe-area-inset-bottom));display:flex;flex-direction:column;width:390px;max-width:calc(100vw - 40px);height:640px;max-height:calc(100dvh - 110px);background:#fff;border-radius:14px;box-shadow:0 12px 40px #0005;overflow:hidden}
 .full .panel{inset:0;width:100%;max-width:none;height:100dvh;max-height:none;border-radius:0;box-shadow:none;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}
-header{display:flex;align-items:center;gap:4px;padding:10px 8px 10px 16px;background:var(--brand);color:var(--on-brand)}
-h2{flex:1;margin:0;font-size:17px;line-height:1.3}
+.head{display:flex;align-items:center;gap:4px;padding:10px 8px 10px 16px;background:var(--brand);color:var(--on-brand)}
+h1,h2{flex:1;margin:0;font-size:17px;line-height:1.3}
 .icon{display:grid;place-items:center;width:40px;height:40px;border-radius:8px}
 .icon:hover{background:#8884}
-header :focus-visible{outline-color:currentColor;outline-offset:-4px}
+.head :focus-visible{outline-color:currentColor;outline-offset:-4px}
 .log{flex:1;overflow-y:auto;overscroll-behavior:contain;padding:14px 14px 6px;display:flex;flex-direction:column;gap:12px}
 .log:focus-visible{outline-offset:-3px}
+.spacer{flex:none}
 p{margin:0 0 6px}p:last-child{margin-bottom:0}
-ul{margin:4px 0 8px;padding-left:22px}li{margin:2px 0}
+ul{margin:4px 0 8px;padding-inline-start:22px}li{margin:2px 0}
 hr{border:0;border-top:1px solid #d0d7de;margin:8px 0}
 .intro{padding:10px 12px;border-radius:10px;background:#f6f8fa;border:1px solid #d0d7de}
-.disclaimer{font-size:13px;font-style:italic;color:#4a5361}
+.disclaimer{font-size:12.5px;color:#4a5361}
 .starters{display:flex;flex-direction:column;align-items:flex-start;gap:6px}
-.starters button{text-align:left;padding:7px 12px;border-radius:16px;border-color:var(--ink);color:var(--ink);background:#fff;font-size:14px}
+.starters button{text-align:start;padding:7px 12px;border-radius:16px;border-color:var(--ink);color:var(--ink);background:#fff;font-size:14px}
 .starters button:hover{background:#f0f4f2}
 .msg{overflow-wrap:anywhere}
 .user{align-self:flex-end;max-width:88%;padding:8px 12px;border-radius:14px 14px 4px 14px;background:var(--brand);color:var(--on-brand);white-space:pre-wrap}
 .bot{padding:10px 12px;border-radius:14px 14px 14px 4px;background:#f3f4f6}
+[dir=rtl] .user{border-radius:14px 14px 14px 4px}[dir=rtl] .bot{border-radius:14px 14px 4px 14px}
 .ref{display:inline-grid;place-items:center;min-width:20px;height:20px;padding:0 4px;margin:0 2px;border-radius:10px;font-size:12px;font-weight:700;vertical-align:text-top;background:#fff;color:var(--ink);border-color:var(--ink)}
 sup{font-size:12px}
 .sources,.footer,.rate{margin-top:10px}
+.footer{padding-top:6px;border-top:1px solid #d0d7de;font-size:13px;line-height:1.4}
+.notice{margin:0 0 8px;padding-inline-start:8px;border-inline-start:3px solid #6e7781;font-size:14px;color:#3d444d}
 .rate{display:flex;align-items:center;gap:6px;font-size:13px;color:#4a5361}
 .vote{display:grid;border-color:#d0d7de;background:#fff;border-radius:6px;padding:4px 8px;color:#4a5361}
 .vote svg{width:18px;height:18px}.down svg{transform:scaleY(-1)}
@@ -570,14 +650,19 @@ sup{font-size:12px}
 .label{font-size:12px;font-weight:700;text-transform:uppercase;letter-spacing:.04em;color:#4a5361}
 details{margin:4px 0;border:1px solid #d0d7de;border-radius:8px;background:#fff}
 summary{cursor:pointer;padding:6px 10px;color:var(--ink);font-weight:600;font-size:14px}
-.n{display:inline-block;min-width:20px;margin-right:6px;text-align:center;border-radius:10px;background:var(--brand);color:var(--on-brand);font-size:12px}
+.n{display:inline-block;min-width:20px;margin-inline-end:6px;text-align:center;border-radius:10px;background:var(--brand);color:var(--on-brand);font-size:12px}
 .path{padding:0 10px;font-size:12px;color:#4a5361}
-blockquote{margin:4px 10px 10px;padding-left:10px;border-left:3px solid #d0d7de;font-size:14px}
-.flags{padding:8px 10px;margin-bottom:8px;border-radius:8px;background:#fff8e6;border:1px solid #b7791f;color:#5c3b00}
-.flags p{display:flex;align-items:center;gap:6px;font-weight:700}
-.flags ul{margin-bottom:0}
-.emergency{background:#fdecec;border:2px solid #b42318;color:#5f1410}
-.urgent{display:flex;align-items:center;gap:8px;margin:-10px -12px 8px;padding:8px 12px;background:#b42318;color:#fff;font-weight:700;border-radius:11px 11px 0 0}
+blockquote{margin:4px 10px 10px;padding-inline-start:10px;border-inline-start:3px solid #d0d7de;font-size:14px}
+.flags{margin-bottom:4px;padding-inline-start:8px;border-inline-start:3px solid #b7791f;color:#5c3b00}
+.flags p,.flags ul,.flags li{display:inline;margin:0;padding:0}
+.flags p{font-weight:700}.flags p::after{content:" "}.flags li+li::before{content:" · "}
+.flags svg{width:14px;height:14px;vertical-align:-2px;margin-inline-end:4px}
+.bot.emergency{border:2px solid #b42318}.bot.urgent{border:2px solid #b7791f}
+.alert{margin:-10px -12px 10px;padding:8px 12px 10px;border-radius:12px 12px 0 0}
+.emergency .alert{background:#b42318;color:#fff}
+.urgent .alert{background:#fff4e5;color:#5c3b00;border-bottom:2px solid #b7791f}
+.alert-head{display:flex;align-items:center;gap:8px;font-weight:700;font-size:13px;text-transform:uppercase;letter-spacing:.04em}
+.bot>.alert-head{margin:-10px -12px 8px;padding:8px 12px;background:#b42318;color:#fff;border-radius:12px 12px 0 0}
 .dots{display:flex;gap:4px;padding:6px 0}
 .dots i{width:8px;height:8px;border-radius:50%;background:#6b7280;animation:blink 1.2s infinite}
 .dots i:nth-child(3){animation-delay:.2s}.dots i:nth-child(4){animation-delay:.4s}

@@ -4,7 +4,8 @@
 
 Loads the model and index once (building the index first if it is missing or stale), then
 serves `chatbot.serve.api.create_app` with uvicorn: the page at /, the API under /api, /healthz
-and /docs. Nothing reaches the internet.
+and /docs. Slow and stalled clients are held to a time limit and a connection cap
+(chatbot/serve/connections.py). Nothing reaches the internet.
 """
 
 from __future__ import annotations
@@ -44,17 +45,37 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 1
 
+    serve(app, settings)
+    return 0
+
+
+# Open files kept back from connections: 64 for the model, the index, the database and logs,
+# and room for what the event loop accepts before the cap sees it: up to ACCEPT_BACKLOG
+# connections each turn of the loop, and a connection is counted two turns after its accept.
+ACCEPT_BACKLOG = 128
+RESERVED_FILES = 64 + 3 * ACCEPT_BACKLOG
+
+
+def serve(app, settings: Settings) -> None:
+    """Run `app` with uvicorn until stopped, guarded against slow and stalled clients."""
     import uvicorn
 
-    log.info("Serving on http://%s:%d (API docs at /docs)", settings.host, settings.port)
+    from chatbot.serve.connections import guarded_protocol, raise_open_file_limit
+
+    files = raise_open_file_limit()
+    max_connections = max(1, min(settings.max_connections, files - RESERVED_FILES))
+    log.info("Serving on http://%s:%d (API docs at /docs); up to %d connections (open-file limit %d), "
+             "each request to arrive within %d s", settings.host, settings.port, max_connections, files,
+             settings.request_timeout_seconds)
     # No access log: it would write every visitor's IP address to the log. The client address
     # comes from the socket unless CHATBOT_TRUST_PROXY_HEADERS says otherwise (see ratelimit.py),
-    # so uvicorn must not rewrite it from X-Forwarded-For on its own.
+    # so uvicorn must not rewrite it from X-Forwarded-For on its own. No `limit_concurrency`:
+    # it counts stalled connections too, and would turn everyone away while they last.
     uvicorn.run(
         app, host=settings.host, port=settings.port, proxy_headers=False, access_log=False,
-        server_header=False, timeout_graceful_shutdown=5, log_level="info",
+        server_header=False, timeout_graceful_shutdown=5, log_level="info", timeout_keep_alive=5,
+        backlog=ACCEPT_BACKLOG, http=guarded_protocol(settings.request_timeout_seconds, max_connections),
     )
-    return 0
 
 
 def build(settings: Settings):  # -> FastAPI, imported late so --help stays fast

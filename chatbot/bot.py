@@ -32,6 +32,9 @@ from pydantic import ConfigDict
 
 from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer
 from chatbot.answer.conversation import Condensed, condense, refers_back, validate_history
+from chatbot.answer.gaps import GapFinder
+from chatbot.answer.query import WEAK_INTENTS
+from chatbot.answer.reading import MessageReader
 from chatbot.answer.red_flags import RedFlags
 from chatbot.answer.reply import ESCALATIONS, Alert, Reply
 from chatbot.answer.safety import SafetyRules, Screening, finalize, load_safety_rules, screen
@@ -81,6 +84,7 @@ class Chatbot:
         self.retriever = HybridRetriever(index, embedder)
         self.triage = triage or Triage.build(embedder, corpus_sentences(index), cache_dir=triage_dir)
         self.topics = Topics(index.topics, index.glossary)
+        self.reader = MessageReader(self.topics)
         self.rules = rules or load_safety_rules()
         known_words = getattr(embedder, "known_words", None)
         self.scope = Scope.from_index(index, self.topics, known_words() if callable(known_words) else ())
@@ -94,13 +98,15 @@ class Chatbot:
         spec = self.rules.data["red_flags"]
         self.red_flags = RedFlags.from_chunks(index.chunks, embedder.embed, spec["fallback"], spec["heading"],
                                               int(spec["shown"]))
+        audiences = {d["id"]: d.get("audience", "adults") for d in index.manifest["corpus"]["documents"]}
+        self.gaps = GapFinder(self.scope, self.topics, index.chunks, audiences, self.wording)
         # "is ibuprofen ok?" asks about the treatments, where the articles name medicines.
         self._medicines_in_corpus = any(self.rules.names_medicine(c.text) for c in index.chunks)
         self.k = k
         self._chunks = {c.id: c for c in index.chunks}
         self._positions = {c.id: i for i, c in enumerate(index.chunks)}
         # The chunks' vectors, read out of FAISS once: the output rails compare against them.
-        self._chunk_vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        self._chunk_vectors = self.retriever.vectors
         self._replies = load_phrases()
         self.chain: Runnable = (
             RunnableLambda(self.condense, name="condense")
@@ -150,20 +156,37 @@ class Chatbot:
         history = [
             {**t, "content": correct(t["content"])} if t["role"] == "user" else t for t in turn.history[-6:]
         ]
-        return replace(turn, condensed=condense(correct(turn.message), history, self.topics))
+        message = correct(turn.message)
+        reading = self.reader.read(message)
+        if not reading.group:  # a follow-up about the child of an earlier message is still about a child
+            group = self.reader.group_of([t["content"] for t in history if t["role"] == "user"])
+            reading = replace(reading, group=group)
+        return replace(turn, condensed=condense(message, history, self.topics, reading))
 
     def input_rails(self, turn: Turn) -> Turn:
         if not turn.message.strip():
             return replace(turn, screening=Screening("smalltalk", "empty"))
         condensed = turn.condensed or Condensed(turn.message)
-        own_words = self.retriever.reader.correct(turn.message)  # the message itself, spelling fixed
+        # The message itself, spelling fixed, without what it rules out ("not plantar fasciitis").
+        own_words = self.reader.without_ruled_out(self.retriever.reader.correct(turn.message),
+                                                  self.scope.rules.conditions)
+        continues = condensed.from_history and refers_back(turn.message)
         triage = self.triage.run(turn.message, turn.history)  # first, whatever the topic
-        return replace(turn, screening=screen(own_words, condensed.question, self.rules, self.scope, triage))
+        return replace(turn, screening=screen(own_words, condensed.question, self.rules, self.scope,
+                                              condensed.reading, continues, triage))
 
     def retrieve(self, turn: Turn) -> Turn:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
             return turn
-        retrieval = self.retriever.retrieve(turn.condensed.question, self.k)
+        condensed = turn.condensed
+        query = self.retriever.reader.read(condensed.question, ask=condensed.ask if condensed.reading else None)
+        left_out = self.gaps.excluded_roles(condensed.reading)
+        if left_out:  # a child, a pregnancy: what to see a doctor about, not the adult treatments
+            query = replace(query, intents=tuple(dict.fromkeys([*query.intents, "see_doctor"])))
+        exclude = self._ruled_out_sections(condensed)
+        if left_out:
+            exclude |= {c.id for c in self.index.chunks if c.role in left_out}
+        retrieval = self.retriever.retrieve(query, self.k, exclude=frozenset(exclude))
         if (pinned := self._pinned(retrieval)) is not None:
             return replace(turn, retrieval=pinned)
         if len(turn.condensed.topics) > 1:
@@ -176,11 +199,30 @@ class Chatbot:
             turn.condensed.topic is not None or retrieval.relevant or self.scope.anchored(question)
             or (verdict is not None and verdict.anchored)
             or (self._medicines_in_corpus and self.rules.names_medicine(question))
-            or (bool(retrieval.query.intents) and refers_back(turn.message))
+            or (bool(set(retrieval.query.intents) - WEAK_INTENTS) and refers_back(turn.message))
         )
         if not in_scope:
             return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
         return replace(turn, retrieval=retrieval)
+
+    def _unit_scores(self, turn: Turn) -> dict[tuple[str, str], float]:
+        """How close each unit of the retrieved sections is to the ask (its vector, cached)."""
+        units = self.index.units
+        if units is None or turn.retrieval is None or turn.condensed is None:
+            return {}
+        ask = self.retriever.embed_query(self.retriever.reader.read(turn.condensed.ask).dense_text)
+        positions = [self._positions[h.chunk.id] for h in turn.retrieval.hits]
+        return {(self.index.chunks[ref.chunk].id, ref.unit.text): score
+                for score, ref in units.closest(ask[None, :], positions)}
+
+    def _ruled_out_sections(self, condensed: Condensed) -> frozenset[str]:
+        """The sections of the conditions a message rules out: not searched for."""
+        ruled_out = set(condensed.reading.ruled_out) if condensed.reading else set()
+        if not ruled_out:
+            return frozenset()
+        return frozenset(c.id for c in self.index.chunks
+                         if ((holder := self.topics.holder(c)) is not None and holder.name in ruled_out)
+                         or ((headed := self.topics.headed_for(c)) and headed <= ruled_out))
 
     def _pinned(self, retrieval: Retrieval) -> Retrieval | None:
         """The sections an admin pinned for questions like this one, ranked first; None if no
@@ -222,8 +264,12 @@ class Chatbot:
         request = ComposeRequest(
             question=turn.condensed.question, query=turn.retrieval.query, hits=turn.retrieval.hits,
             topics=turn.condensed.topics, dosing=screening.dosing, rest=turn.retrieval.rest,
+            unit_scores=self._unit_scores(turn),
         )
         draft = self.composer.compose(request)
+        notices = self.gaps.notices(turn.condensed.reading, turn.condensed.topic, request.query.intents,
+                                    draft.chunks, [c.quote for c in draft.citations], screening.dosing)
+        draft = replace(draft, notices=[*notices, *draft.notices])
         if screening.dosing:
             draft = replace(draft, body=f"{draft.body}\n\n{self.rules.dosing_pointer}")
         return replace(turn, draft=draft)

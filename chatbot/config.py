@@ -15,7 +15,9 @@ RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST per client (a per-minute rate of 0 tu
 limit off); ALLOWED_ORIGINS (comma-separated origins whose pages may call /api) and
 FRAME_ANCESTORS (who may frame the pages); TRUST_PROXY_HEADERS (take the client address
 from X-Forwarded-For: only behind a proxy that sets it); REPLY_THREADS (replies computed at
-once); DATA_DIR (feedback database).
+once); DATA_DIR (feedback database); MAX_CONNECTIONS (open at once; past it the connection
+waiting longest for its request is closed) and REQUEST_TIMEOUT_SECONDS (for a request to
+arrive whole), against slow and stalled clients (see chatbot/serve/connections.py).
 
 Storage and the admin area (chatbot/store/, chatbot/serve/admin/): DATABASE_URL (empty: a
 SQLite file under DATA_DIR; `postgresql://user@host/db` for several replicas); RETENTION_DAYS
@@ -85,6 +87,8 @@ class Settings:
     reply_threads: int = 0
     batch_questions: bool = True  # the server embeds questions that arrive together as one batch
     reload_seconds: float = 2.0  # how often the server looks for a rebuilt index (0: never)
+    max_connections: int = 1000  # open connections at once; past it the longest-waiting idle one is closed
+    request_timeout_seconds: int = 15  # a request must arrive whole within this time
 
     database_url: str = ""  # empty: SQLite under data_dir
     retention_days: int = 30

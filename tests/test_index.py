@@ -38,7 +38,7 @@ def test_manifest_records_what_the_index_was_built_from(saved, documents):
     assert {"python", "numpy", "faiss-cpu", "bm25s"} <= set(manifest["versions"])
     assert manifest["built_at"].endswith("+00:00")
     assert sorted(p.name for p in saved.iterdir()) == sorted(
-        ["manifest.json", manifest["files"]["chunks"]["name"], manifest["files"]["vectors"]["name"]]
+        ["manifest.json", *(manifest["files"][kind]["name"] for kind in ("chunks", "vectors", "units"))]
     )
 
 
@@ -129,7 +129,19 @@ def test_a_rebuild_embeds_only_the_chunks_whose_text_changed(corpus_copy, tmp_pa
     article.write_text(article.read_text(encoding="utf-8").replace("Morning stiffness", "Stiffness in the morning"),
                        encoding="utf-8")
     second = build_index(load_corpus(corpus_copy), embedder, previous=first)
-    assert second.manifest["embedded"] == {"chunks": 1, "reused": len(first.chunks) - 1}
+    embedded = second.manifest["embedded"]
+    assert (embedded["chunks"], embedded["reused"]) == (1, len(first.chunks) - 1)
+    assert (embedded["units"], embedded["units_reused"]) == (1, len(first.units.refs) - 1)  # the changed item only
     fresh = build_index(load_corpus(corpus_copy), embedder)
     assert (second.vectors.reconstruct_n(0, second.vectors.ntotal)
             == fresh.vectors.reconstruct_n(0, fresh.vectors.ntotal)).all()
+
+
+def test_unit_vectors_are_saved_and_loaded_with_the_index(fake_index, tmp_path):
+    from chatbot.search.index import load_index, save_index
+
+    save_index(fake_index, tmp_path)
+    loaded = load_index(tmp_path)
+    assert loaded.units is not None and len(loaded.units.refs) == len(fake_index.units.refs) > 100
+    assert (loaded.units.vectors == fake_index.units.vectors).all()
+    assert {r.unit.text for r in loaded.units.refs} >= {"Gradual onset of dull ache", "Morning stiffness"}

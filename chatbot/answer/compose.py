@@ -34,6 +34,8 @@ _CLOSE_DENSE = 0.12  # ...if their meaning is close too, not just a shared word
 _SYMPTOM_QUESTIONS = {"describes_symptoms", "identify"}
 _DEFINING_QUESTIONS = {"what_is", "cause_of", "compare"}  # a condition's definition answers them
 _OVERVIEW_QUESTIONS = {"cause_of", "why", "identify"}
+_NUMBERED_LIST = re.compile(r"^\s*\d+[.)]\s", re.M)
+_DIRECT_QUESTIONS = {"avoid", "self_care", "treatment", "prevention", "see_doctor"}  # yes/no, "should I"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class ComposeRequest:
     topics: tuple[str, ...] = ()  # the conditions it is about, if known
     dosing: bool = False
     rest: list[Hit] = field(default_factory=list)  # ranked below `hits`: where a definition may be
+    # How close each unit of the retrieved sections is to what is asked: {(chunk id, unit text): score}
+    unit_scores: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +87,11 @@ class ExtractiveComposer:
             (hit, units) for hit in self._sections(request)
             if (units := self._units(hit.chunk, intents, terms, request))
         ]
+        if request.unit_scores and len(picked) > 1 and intents & _DIRECT_QUESTIONS:
+            # "Should I ...?": the section with the unit that answers exactly that comes first.
+            best = {id(h): max((request.unit_scores.get((h.chunk.id, u.text), 0.0) for u in us), default=0.0)
+                    for h, us in picked}
+            picked.sort(key=lambda pair: -best[id(pair[0])])
         if not picked:
             return Draft(self.wording.fill(self.phrases["nothing_found"]))
 
@@ -91,8 +100,6 @@ class ExtractiveComposer:
             lines.append(self.phrases["overview"])
         elif intents & _SYMPTOM_QUESTIONS and not self.topics.mentioned(request.query.text):
             lines.append(self.phrases["symptom_description"])
-        if "duration" in intents and not any(_TIME.search(u.text) for _, units in picked for u in units):
-            lines.append(self.phrases["no_time_frame"])
         citations = []
         for n, (hit, units) in enumerate(picked, start=1):
             lines.append(self._render(hit.chunk, units, n))
@@ -201,7 +208,11 @@ class ExtractiveComposer:
             named = " ".join([*chunk.heading_path, *request.topics])
             asked = terms - set(keywords(named))
             if all(u.kind == "item" for u in content):
-                content.sort(key=lambda u: _overlap(u, asked) == 0 and _overlap_parent(u, asked) == 0)
+                # Items that share the ask's words first; in a list without numbers (no steps in
+                # order), then those closest to it in meaning.
+                scores = {} if _NUMBERED_LIST.search(chunk.text) else request.unit_scores
+                content.sort(key=lambda u: (_overlap(u, asked) == 0 and _overlap_parent(u, asked) == 0,
+                                            u.parent != "" or -scores.get((chunk.id, u.text), 0.0)))
             return content
         matching = [u for u in content if _overlap(u, terms) > 0 and not u.text.endswith(":")]
         return matching[: self.max_units]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from chatbot.answer.reading import Reading
 from chatbot.errors import InvalidInput
 from chatbot.knowledge.topics import Topics
 
@@ -44,17 +45,29 @@ class Condensed:
     question: str  # what to search with
     topics: tuple[str, ...] = ()  # the topics it is about, if known (two or more: a comparison)
     from_history: bool = False  # True if the topic came from earlier turns
+    reading: Reading | None = None  # the message, read: its ask, context, what it rules out
+
+    @property
+    def ask(self) -> str:
+        """What the message asks (decides the kind of answer); the question itself when short."""
+        return self.reading.ask if self.reading is not None else self.question
 
     @property
     def topic(self) -> str | None:
         return self.topics[0] if self.topics else None
 
 
-def condense(message: str, history: list[dict[str, str]], topics: Topics) -> Condensed:
-    """Make a follow-up stand alone by naming the topic the conversation is about."""
-    own = topics.mentioned(message)
+def condense(message: str, history: list[dict[str, str]], topics: Topics, reading: Reading | None = None) -> Condensed:
+    """The question to search with: a story's ask with the condition it is about (a
+    professional's word first, never one it rules out); a follow-up with the conversation's topic."""
+    if reading is not None and reading.is_story:
+        question = _story_question(reading, topics)
+        if reading.topics:
+            return Condensed(question, reading.topics, False, reading)
+        message = question
+    own = [t for t in topics.mentioned(message) if reading is None or t.name not in reading.ruled_out]
     if own:
-        return Condensed(message, tuple(t.name for t in own), False)
+        return Condensed(message, tuple(t.name for t in own), False, reading)
     for turn in reversed(history[-6:]):
         if turn["role"] == "assistant":
             # A reply may name several conditions in passing; its subject is in its section labels.
@@ -64,8 +77,19 @@ def condense(message: str, history: list[dict[str, str]], topics: Topics) -> Con
             earlier = topics.mentioned(turn["content"])[-1:]  # a user names their topic last
         if earlier:
             topic = earlier[0]
-            return Condensed(f"{message.rstrip()} ({topic.name})", (topic.name,), True)
-    return Condensed(message)
+            return Condensed(f"{message.rstrip()} ({topic.name})", (topic.name,), True, reading)
+    return Condensed(message, reading=reading)
+
+
+def _story_question(reading: Reading, topics: Topics) -> str:
+    """The ask, then what the story says of the symptoms: the sentences that are neither a
+    professional's words nor about what was ruled out (those set the topic, or take it away)."""
+    ruled_out = set(reading.ruled_out)
+    told = [s for s in re.split(r"(?<=[.!?])\s+", reading.context)
+            if s and not any(t.name in ruled_out for t in topics.mentioned(s)) and s not in reading.said]
+    if reading.topics:
+        return f"{reading.ask} ({', '.join(reading.topics)})"
+    return " ".join([reading.ask, *told[-3:]])
 
 
 _SECTION_LABEL = re.compile(r"^\*\*(.+?)\*\* \[\d+\]$", re.M)  # "**Heel Spur › Symptoms** [1]"

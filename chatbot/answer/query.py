@@ -21,7 +21,7 @@ import yaml
 from chatbot.knowledge.glossary import Glossary
 
 _WORD = re.compile(r"[a-z][a-z'-]*")
-WEAK_INTENTS = {"describes_symptoms"}
+WEAK_INTENTS = {"describes_symptoms", "is_it"}  # hints, not asks: they never decide scope on their own
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Intent:
     pattern: re.Pattern
     roles: tuple[str, ...] = ()  # the section roles that answer it
     contains: re.Pattern | None = None
+    contains_not_in: tuple[str, ...] = ()  # roles whose sections `contains` does not reach
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def load_query_rules() -> QueryRules:
             name=name,
             pattern=re.compile(spec["when"], re.I),
             roles=tuple(spec.get("roles", [])),
+            contains_not_in=tuple(spec.get("contains_not_in", [])),
             contains=re.compile(spec["contains"], re.I) if spec.get("contains") else None,
         )
         for name, spec in data["intents"].items()
@@ -87,10 +89,12 @@ class QueryReader:
         # The same misspellings come again and again; looking one up is the slow part.
         self._closest = lru_cache(maxsize=4096)(self._closest_article_word)
 
-    def read(self, text: str) -> Query:
+    def read(self, text: str, ask: str | None = None) -> Query:
+        """`ask`: the sentences that ask, when `text` also tells a story: they alone decide the
+        kind of answer ("a scan" mentioned in passing does not ask about tests)."""
         cleaned = " ".join(text.replace("’", "'").replace("‘", "'").split())
         corrected, corrections = self._correct_spelling(cleaned)
-        intents = self.intents(corrected)
+        intents = self.intents(self._correct_spelling(ask)[0] if ask else corrected)
         additions = [add for pattern, add in self.lay_terms if pattern.search(corrected)]
         search_text = self.glossary.expand(" ".join([corrected, *additions]))
         return Query(text, search_text, intents, corrections, self.glossary.expand(corrected))

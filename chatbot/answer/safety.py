@@ -23,6 +23,7 @@ from importlib import resources
 
 import yaml
 
+from chatbot.answer.reading import Reading
 from chatbot.answer.reply import Alert, Citation, Kind, Notice, Reply, markers
 from chatbot.answer.scope import Scope, ScopeVerdict
 from chatbot.answer.triage import TriageResult
@@ -101,17 +102,24 @@ def load_safety_rules() -> SafetyRules:
     return SafetyRules(data, replies)
 
 
-def screen(message: str, standalone: str, rules: SafetyRules, scope: Scope,
-           triage: TriageResult | None = None) -> Screening:
+def screen(
+    message: str, standalone: str, rules: SafetyRules, scope: Scope, reading: Reading | None = None,
+    continues: bool = False, triage: TriageResult | None = None,
+) -> Screening:
     """The input rails, in order: triage's finding first (signs that need care now, whatever the
-    topic), then smalltalk, then scope (on the message as written, spelling fixed: not on what
-    the conversation adds)."""
+    topic), then smalltalk (the whole message, or said in a sentence of a message that asks
+    nothing else), then scope (on the message as written, spelling fixed: not on what the
+    conversation adds)."""
     if triage is not None and triage.escalated:
         return Screening(triage.level, triage.signs[0].id, triage)
-    chat = rules.smalltalk(message)
-    if chat:
+    chat = rules.smalltalk(message) or (reading.smalltalk if reading is not None else None)
+    if chat and (rules.smalltalk(message) or not scope.anchored(message) or chat == "about_bot"):
         return Screening("smalltalk", chat, triage)
-    verdict = scope.judge(message)
+    verdict = scope.judge(message, ask=reading.ask if reading is not None and reading.is_story else None,
+                          continues=continues)
+    if verdict.in_scope is False:
+        return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
+    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)
     if verdict.in_scope is False:
         return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
     return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)
@@ -133,7 +141,8 @@ def finalize(
     if alert is not None:
         head = alert.message + (f"\n\n{rules.replies['emergency']['described']} {'; '.join(alert.signs)}."
                                 if alert.signs else "")
-    text = "\n\n".join(part for part in (head, body) if part)
+    said_first = "\n\n".join(f"_{n.text}_" for n in notices or [])
+    text = "\n\n".join(part for part in (head, said_first, body) if part)
     answer = f"{text}\n\n---\n\n{footer}\n\n_{rules.disclaimer}_"
     return Reply(
         answer=answer, kind=kind, citations=used, red_flags=list(red_flags), disclaimer=rules.disclaimer,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import Stemmer
 
@@ -47,8 +48,13 @@ class ScopeVerdict:
     anchored: bool = False  # names a topic or a distinctive word of the corpus
 
 
+@lru_cache(maxsize=8192)
+def _phrase_stems(text: str) -> tuple[str, ...]:
+    return tuple(_stemmer.stemWord(w.replace("'", "")) for w in words(text))
+
+
 def _stems(text: str) -> list[str]:
-    return [_stemmer.stemWord(w.replace("'", "")) for w in words(text)]
+    return list(_phrase_stems(text))
 
 
 class Scope:
@@ -80,9 +86,12 @@ class Scope:
         return bool(self.topics.mentioned(text)) or bool(set(_stems(text)) & self._distinctive)
 
     def body_parts(self, text: str) -> list[str]:
-        return self._named(text, self.rules.body_parts)
+        return self.named_in(text, self.rules.body_parts)
 
-    def judge(self, text: str) -> ScopeVerdict:
+    def judge(self, text: str, ask: str | None = None, continues: bool = False) -> ScopeVerdict:
+        """`ask`: the sentences that ask, when the message tells a story: a subject mentioned
+        in the story ("I walk my dog") does not make the question about it. `continues`: the
+        message follows up the conversation ("and with it?"): no body part declines it."""
         text = normalize(text)
         topics = bool(self.topics.mentioned(text))
         parts = self.body_parts(text)
@@ -95,20 +104,22 @@ class Scope:
             return ScopeVerdict(False, "reveal_rules")
         if topics:
             return ScopeVerdict(None, anchored=True)
-        if parts and not covered:
+        if parts and not covered and not continues:
             # "carpal tunnel in my wrist": a word the articles use, about a part they do not cover
             return ScopeVerdict(False, "other_body_part", tuple(parts))
-        if distinctive:
+        if distinctive or continues:
             return ScopeVerdict(None, anchored=True)
-        subjects = [m.group(0) for p in self._other_topics for m in p.finditer(text) if not self.covers(m.group(0))]
+        asked = normalize(ask) if ask and covered else text
+        subjects = [m.group(0) for p in self._other_topics for m in p.finditer(asked) if not self.covers(m.group(0))]
         if subjects:
             return ScopeVerdict(False, "other_topic", tuple(subjects))
-        missing = [c for c in self._named(text, self.rules.conditions) if not self.covers(c)]
+        missing = [c for c in self.named_in(asked, self.rules.conditions) if not self.covers(c)]
         if missing:
             return ScopeVerdict(False, "not_covered", tuple(missing))
         return ScopeVerdict(None, anchored=bool(covered))
 
-    def _named(self, text: str, phrases: Iterable[str]) -> list[str]:
+    def named_in(self, text: str, phrases: Iterable[str]) -> list[str]:
+        """Which of `phrases` the text names (whole words, any plural), the longest ones."""
         stems = f" {' '.join(_stems(text))} "
         found = [p for p in phrases if f" {' '.join(_stems(p))} " in stems]
         # "big toe" names the toe: drop a phrase that is part of a longer one found

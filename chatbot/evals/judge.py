@@ -79,7 +79,7 @@ def _own_phrases(wording: Wording) -> tuple[str, ...]:
         return [" ".join(node.split())] if isinstance(node, str) else []
 
     rules = load_safety_rules()
-    blanks = {"topic": "", "section": "", "named": ""}
+    blanks = {"topic": "", "section": "", "named": "", "role": ""}
     return (*(wording.fill(p, **blanks) for p in leaves(load_phrases())), rules.dosing_pointer, rules.disclaimer,
             rules.emergency_message)
 

@@ -90,7 +90,22 @@ def run_cases(
 ) -> list[CaseResult]:
     cases = [case for suite in suites for case in suite.cases]
     bar = tqdm(cases, desc="eval", unit="case", disable=not progress, file=sys.stderr, leave=False)
-    return [judge(case, send_case(target, case), ctx) for case in bar]
+    waiting = False
+
+    def show_wait(seconds: float, reason: str) -> None:  # a server that asks us to wait: say so
+        nonlocal waiting
+        waiting = True
+        bar.set_postfix_str(f"{reason}: waiting {seconds:g} s")
+
+    if hasattr(target, "on_wait"):
+        target.on_wait = show_wait
+    results = []
+    for case in bar:
+        results.append(judge(case, send_case(target, case), ctx))
+        if waiting:
+            bar.set_postfix_str("", refresh=False)
+            waiting = False
+    return results
 
 
 def evaluate(
@@ -151,6 +166,10 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
         chunks, manifest, k = bot.index.chunks, bot.index.manifest, bot.k
         config = {"retrieval": asdict(bot.retriever.settings)}
     run = evaluate(target, suites, chunks, manifest, k, args.gate, not args.no_progress, config)
+    waits, waited = getattr(target, "waits", 0), getattr(target, "waited", 0.0)
+    if waits:
+        print(f"The server asked to wait {waits} times ({waited:g} s in all); its replies were awaited, "
+              "not counted as failures.", file=sys.stderr)
     if baseline is not None:
         run.comparison = compare.compare(report.to_json(run), baseline, str(args.baseline))
     out = args.out or PROJECT_ROOT / "evals" / "runs" / datetime.now().strftime("%Y%m%d-%H%M%S")

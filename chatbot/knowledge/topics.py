@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+import Stemmer
+
 from chatbot.knowledge.chunks import Chunk
 from chatbot.knowledge.corpus import Document
 from chatbot.knowledge.glossary import Glossary
@@ -25,6 +27,11 @@ from chatbot.rules import RulesFile, load
 from chatbot.text import heading_name, straight_quotes, words
 
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s")
+_stemmer = Stemmer.Stemmer("english")
+
+
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
 
 
 class TopicRulesFile(RulesFile):
@@ -182,21 +189,28 @@ class Topics:
             self._by_name.setdefault(topic.name, topic)
             self._by_article.setdefault(topic.doc_id, []).append(topic)
         self._holders: dict[str, Topic | None] = {}
+        self._headed: dict[str, set[str]] = {}
         self._by_alias = {alias: t for t in topics for alias in t.aliases}
         longest_first = sorted(self._by_alias, key=len, reverse=True)
         # One pattern for every alias: looking for a thousand topics costs one scan of the text.
-        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, longest_first)) + r")\b") if topics else None
+        # "stress fractures" names "stress fracture": a plural ending is allowed after any alias.
+        self._pattern = (re.compile(r"\b(" + "|".join(map(re.escape, longest_first)) + r")(?:e?s)?\b")
+                         if topics else None)
 
     def mentioned(self, text: str) -> list[Topic]:
         """Topics named in `text`, in the order they first appear."""
+        return list(dict.fromkeys(topic for _, _, topic in self.spans(text)))
+
+    def spans(self, text: str) -> list[tuple[int, int, Topic]]:
+        """Where each topic is named in `text`: (start, end, topic), in order."""
         if self._pattern is None:
             return []
         lowered = straight_quotes(text).lower()
-        found: list[Topic] = []
+        found = []
         for match in self._pattern.finditer(lowered):
             topic = self._by_alias[match.group(1)]
-            if topic not in found and not self._other_modifier(lowered[: match.start()], match.group(1), topic):
-                found.append(topic)
+            if not self._other_modifier(lowered[: match.start()], match.group(1), topic):
+                found.append((match.start(), match.end(), topic))
         return found
 
     def _other_modifier(self, before: str, alias: str, topic: Topic) -> bool:
@@ -223,6 +237,21 @@ class Topics:
             self._holders[chunk.id] = max(holding, key=lambda t: len(t.path)) if holding else None
         return self._holders[chunk.id]
 
+    def headed_for(self, chunk: Chunk) -> set[str]:
+        """The topics a section's own heading names: by name, by an abbreviation of part of a
+        name ("For PTT/Tendon Problems": PTT is "posterior tibial tendon"), or with words that
+        are all in one name ("For Ligament Sprains")."""
+        if chunk.id in self._headed:
+            return self._headed[chunk.id]
+        heading = chunk.heading_path[-1] if chunk.heading_path else ""
+        names = {t.name for t in self.mentioned(self.glossary.expand(heading))}
+        long_forms = [lf for abbr, lf in self.glossary.long_forms.items() if re.search(rf"\b{abbr}\b", heading)]
+        names |= {t.name for t in self.topics if any(lf in t.name.lower() for lf in long_forms)}
+        own = {_stem(w) for w in words(heading) if w not in self._function_words}
+        names |= {t.name for t in self.topics if own and own <= {_stem(w) for w in words(t.name)}}
+        self._headed[chunk.id] = names
+        return names
+
     def only(self, text: str, topic_name: str) -> str:
         """`text` with every other topic's name taken out: one side of a comparison."""
         lowered = straight_quotes(text).lower()
@@ -245,12 +274,15 @@ class Topics:
         holder = self.holder(chunk)
         if holder is not None and holder.path and holder is not topic:
             return False  # in another topic's own section
+        headed = self.headed_for(chunk)
+        if headed and topic.name not in headed:
+            return False  # headed for another condition: "For Ligament Sprains"
         path = " ".join(chunk.heading_path)
         long_forms = [lf for abbr, lf in self.glossary.long_forms.items() if re.search(rf"\b{abbr}\b", path)]
         names_a_topic = any(lf in t.name.lower() for lf in long_forms for t in self.topics)
         if not self.mentioned(self.glossary.expand(path)) and not names_a_topic:
             return True  # a general section
         lowered, name = path.lower(), topic.name.lower()
-        if any(re.search(rf"\b{re.escape(a)}\b", lowered) for a in topic.aliases):
+        if any(re.search(rf"\b{re.escape(a)}(?:e?s)?\b", lowered) for a in topic.aliases):
             return True
         return any(long_form in name for long_form in long_forms)

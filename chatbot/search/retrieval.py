@@ -98,6 +98,9 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
         texts = index.search_texts()
+        # The chunks' unit vectors, read out of FAISS once (the output rails use them too).
+        self.vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+        self._positions = {c.id: i for i, c in enumerate(index.chunks)}
         self._bm25 = bm25s.BM25()
         self._bm25.index([keywords(t) or ["_"] for t in texts], show_progress=False)
         tokens = [set(keywords(t)) for t in texts]
@@ -120,7 +123,9 @@ class HybridRetriever:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
 
-    def retrieve(self, query: str | Query, k: int = 5) -> Retrieval:
+    def retrieve(self, query: str | Query, k: int = 5, exclude: frozenset[str] = frozenset()) -> Retrieval:
+        """The top `k` sections for a question; `exclude`: chunk ids never to return (the
+        sections of a condition the message rules out)."""
         if isinstance(query, str):
             query = self.reader.read(query)
         terms = keywords(query.search_text)
@@ -130,7 +135,12 @@ class HybridRetriever:
         s = self.settings
         fused = s.dense_weight * dense + s.keyword_weight * keyword + s.intent_weight * self._intent_scores(query)
         fused /= s.dense_weight + s.keyword_weight + s.intent_weight
-        order = np.argsort(-fused, kind="stable")[: k + s.rest]
+        if exclude:
+            fused[[self._positions[i] for i in exclude if i in self._positions]] = -np.inf
+        wanted = min(k + s.rest, len(fused))
+        # The best `wanted` only, then in order: a full sort of a large library is the slow part.
+        best = np.argpartition(-fused, wanted - 1)[:wanted] if wanted < len(fused) else np.arange(len(fused))
+        order = best[np.lexsort((best, -fused[best]))]
         ranked = [Hit(self.index.chunks[i], float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
         matched = tuple(sorted(set(terms) & self._vocabulary))
         best_dense = float(dense.max()) if len(dense) else 0.0
@@ -155,16 +165,15 @@ class HybridRetriever:
         intent = self.reader.rules.intent(name)
         return np.array([
             chunk.role in intent.roles
-            or (intent.contains is not None and bool(intent.contains.search(chunk.search_text())))
+            or (intent.contains is not None and chunk.role not in intent.contains_not_in
+                and bool(intent.contains.search(chunk.search_text())))
             for chunk in self.index.chunks
         ], np.float32)
 
     def _dense_scores(self, text: str) -> np.ndarray:
-        vector = self.embed_query(text)
-        scores, ids = self.index.vectors.search(vector[None, :], self.index.vectors.ntotal)
-        dense = np.zeros(self.index.vectors.ntotal, np.float32)
-        dense[ids[0]] = scores[0]
-        return dense
+        """Cosine similarity to every chunk (the fusion needs all of them): the FAISS index's
+        vectors as one matrix, times the question's unit vector."""
+        return self.vectors @ self.embed_query(text)
 
     def _keyword_scores(self, terms: list[str], asked: list[str]) -> np.ndarray:
         """BM25 scaled by what a chunk holding every word `asked` once would score (the sum of

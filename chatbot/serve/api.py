@@ -15,8 +15,10 @@ Routes:
 - GET  /healthz           the index summary and "status": "ok".
 
 Every bad request gets a 4xx with {"error": {"code", "message"}}, before any streaming
-starts; malformed bodies get 400, wrong content types 415, too large bodies 413 (read no
-further than the limit), fields that are wrong 422, too many requests 429 with Retry-After.
+starts; malformed or too deeply nested bodies get 400, wrong content types 415, too large
+bodies 413 (read no further than the limit), fields that are wrong 422, too many requests 429
+with Retry-After, any other method on an API route 405 with Allow. Feedback that cannot be
+stored (a full disk) gets 503.
 """
 
 from __future__ import annotations
@@ -35,18 +37,22 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from chatbot import __doc__ as package_doc
 from chatbot.bot import Chatbot
 from chatbot.config import Settings
 from chatbot.errors import InvalidInput
 from chatbot.serve.admin import add_admin
-from chatbot.serve.feedback import FeedbackStore
+from chatbot.serve.feedback import FeedbackStore, StorageError
 from chatbot.serve.middleware import add_middleware, error_response
 from chatbot.serve.ratelimit import RateLimiter, client_id
 from chatbot.serve.schemas import (
     ERROR_RESPONSES,
+    FEEDBACK_RESPONSES,
     STREAM_RESPONSES,
     ChatRequest,
     FeedbackOut,
@@ -63,8 +69,9 @@ from chatbot.serve.sse import pull, sse
 from chatbot.serve.widget import create_router
 
 log = logging.getLogger(__name__)
-STATUS = {"invalid_json": 400, "invalid_utf8": 400, "invalid_content_length": 400, "body_too_large": 413,
-          "unsupported_media_type": 415, "rate_limited": 429, "not_found": 404, "method_not_allowed": 405}
+STATUS = {"invalid_json": 400, "invalid_utf8": 400, "invalid_content_length": 400, "nesting_too_deep": 400,
+          "body_too_large": 413, "unsupported_media_type": 415, "rate_limited": 429, "not_found": 404,
+          "method_not_allowed": 405}
 
 
 class HttpError(Exception):
@@ -124,7 +131,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
         )
 
     @app.post("/api/feedback", tags=["feedback"], status_code=201, response_model=FeedbackOut,
-              responses=ERROR_RESPONSES, openapi_extra=_body("FeedbackRequest"), summary="Rate a reply")
+              responses=FEEDBACK_RESPONSES, openapi_extra=_body("FeedbackRequest"), summary="Rate a reply")
     async def rate(request: Request) -> JSONResponse:
         """Thumbs up or down, by message id or by question and answer. No personal data is stored."""
         take_token(request)
@@ -145,7 +152,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
 
     _add_fallbacks(app)
     _add_error_handlers(app)
-    _add_docs(app)
+    _add_docs(app, settings)
     app.include_router(create_router(settings, bot.wording))  # /widget.js, /embed, /demo
     add_admin(app, bot, settings, feedback.store)  # /admin
     _mount_page(app, bot, settings, feedback, limiter)
@@ -163,10 +170,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if int(declared) > limit:
             raise HttpError("body_too_large", f"the body has {declared} bytes; the limit is {limit}")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HttpError("body_too_large", f"the body is over the limit of {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HttpError("body_too_large", f"the body is over the limit of {limit} bytes")
+    except ClientDisconnect:
+        # The client went away (or the server closed a body that stalled): nobody reads the answer.
+        raise HttpError("client_disconnected", "the client closed the connection before sending the body") from None
     return bytes(body)
 
 
@@ -176,20 +187,27 @@ def _body(schema: str) -> dict[str, Any]:
 
 
 def _add_fallbacks(app: FastAPI) -> None:
-    """Unknown /api paths and wrong methods get the API's error body, not the page's 404."""
+    """Unknown /api paths and wrong methods, any method at all (TRACE, QUERY ...), get the API's
+    error body, not the page's 404: these routes match every method, after the API's own."""
     own = [route for route in app.routes if isinstance(route, APIRoute)]  # before the fallbacks join them
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+    fallback = _Fallback(own)
+    # An endpoint that is an ASGI app, not a function, makes Starlette match every method.
+    app.router.routes += [Route("/api/{path:path}", fallback), Route("/healthz", fallback)]
 
-    async def fallback(request: Request) -> None:
-        allowed = sorted({m for route in own if route.path_regex.match(request.url.path) for m in route.methods})
+
+class _Fallback:
+    def __init__(self, routes: list[APIRoute]) -> None:
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        allowed = sorted({m for route in self.routes if route.path_regex.match(path) for m in route.methods})
         if allowed:
-            raise HttpError("method_not_allowed", f"{request.method} is not allowed here; use {', '.join(allowed)}",
-                            {"Allow": ", ".join(allowed)})
-        raise HttpError("not_found", f"there is no API route {request.url.path}; see /docs")
-
-    app.add_api_route("/api/{path:path}", fallback, methods=methods, include_in_schema=False)
-    app.add_api_route("/healthz", fallback, methods=[m for m in methods if m not in ("GET", "HEAD")],
-                      include_in_schema=False)
+            response = error_response(405, "method_not_allowed", f"{scope['method']} is not allowed here; use "
+                                      f"{', '.join(allowed)}", {"Allow": ", ".join(allowed)})
+        else:
+            response = error_response(404, "not_found", f"there is no API route {path}; see /docs")
+        await response(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -200,6 +218,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
         return error_response(STATUS.get(exc.code, 422), exc.code, str(exc))
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, exc: StorageError) -> JSONResponse:
+        # One line, no traceback: the cause is the disk, not the request (feedback.py says which).
+        log.error("Feedback not stored: %s", exc)
+        return error_response(503, exc.code, exc.public_message, {"Retry-After": "60"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -217,7 +241,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "something went wrong on the server; please try again")
 
 
-def _add_docs(app: FastAPI) -> None:
+def _add_docs(app: FastAPI, settings: Settings) -> None:
     """Swagger UI at /docs from files served here, so the docs work without internet."""
     assets = resources.files("fastapi_swagger") / "resources"
     app.mount("/docs/assets", StaticFiles(directory=str(assets)), name="docs-assets")
@@ -233,7 +257,7 @@ def _add_docs(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(request_schemas())
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(request_schemas(settings))
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -16,24 +16,40 @@ stored, and for how long, is listed in the README ("Privacy and storage").
     feedback = FeedbackStore.from_settings(settings)    # or FeedbackStore(data_dir) for defaults
     feedback.remember(message_id, question, reply)
     feedback.add("down", message_id=message_id, comment="too vague")
+
+A rating that cannot be written raises `StorageError`: code "storage_full" when the disk (or
+quota) is full, "storage_unavailable" when the database cannot be opened or written otherwise.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
 import logging
 import queue
+import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from chatbot.answer.reply import Reply
 from chatbot.config import Settings
-from chatbot.store.store import Recorded, Store
+from chatbot.errors import ChatbotError
+from chatbot.store.store import Recorded, Store, StoreError
 
 log = logging.getLogger(__name__)
 BATCH = 200  # replies written per transaction at most
 FLUSH_SECONDS = 0.2  # how long a recorded reply may wait for its batch
+
+
+class StorageError(ChatbotError):
+    """The rating was not stored. `code` and `public_message` are for clients; str() names the cause."""
+
+    def __init__(self, code: str, public_message: str, cause: str) -> None:
+        self.code, self.public_message = code, public_message
+        super().__init__(cause)
 
 
 class FeedbackStore:
@@ -86,8 +102,11 @@ class FeedbackStore:
             sections = [{"id": c.id, "section": c.section, "label": c.label or c.section,
                          "article_id": c.article_id, "article_title": c.article_title}
                         for c in known.reply.citations]
-        return self.store.add_feedback(rating, message_id=message_id, question=question, answer=answer,
-                                       comment=comment, source=source, kind=kind, sections=sections)
+        try:
+            return self.store.add_feedback(rating, message_id=message_id, question=question, answer=answer,
+                                           comment=comment, source=source, kind=kind, sections=sections)
+        except (sa.exc.OperationalError, StoreError, OSError) as exc:
+            raise _storage_error(exc) from None
 
     def all(self) -> list[dict]:
         """Every stored rating, oldest first (for reports and tests)."""
@@ -120,7 +139,24 @@ class FeedbackStore:
             if batch:
                 try:
                     self.store.record_replies(batch)
+                except (sa.exc.OperationalError, StoreError, OSError) as exc:
+                    log.error("Could not record %d replies: %s", len(batch), _storage_error(exc))  # one line
                 except Exception:
                     log.exception("Could not record %d replies", len(batch))
             for marker in markers:
                 marker.set()
+
+
+def _storage_error(exc: Exception) -> StorageError:
+    """What a failed write says: the disk is full (SQLite's SQLITE_FULL, PostgreSQL's disk_full,
+    ENOSPC or EDQUOT from the system), or the database cannot be written for another reason."""
+    cause = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
+    full = (getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(cause, "sqlstate", getattr(cause, "pgcode", None)) == "53100"
+            or getattr(cause, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+            or any(words in str(cause) for words in ("disk is full", "No space left on device")))
+    detail = f"{cause.__class__.__name__}: {str(cause).strip()}"
+    if full:
+        return StorageError("storage_full", "the rating could not be stored: the server's disk is full; "
+                            "please try again later", f"the disk is full ({detail})")
+    return StorageError("storage_unavailable", "the rating could not be stored; please try again later", detail)

@@ -1,12 +1,16 @@
 """The HTTP API's request and response shapes, and how a raw request body becomes a request.
 
-Parsing is strict and says what is wrong: a body that is not UTF-8 JSON, a field of the wrong
-type, a missing or unknown field, a role other than user/assistant, a blank or too long
-message, a history over its limits. Each problem raises `InvalidInput(code, message)`; the
-HTTP layer (api.py) picks the status code from `code`.
+Parsing is strict and says what is wrong: a body that is not UTF-8 JSON or nests deeper than
+any request can, a field of the wrong type, a missing or unknown field, a role other than
+user/assistant, a blank or too long message, a history over its limits. Each problem raises
+`InvalidInput(code, message)`; the HTTP layer (api.py) picks the status code from `code`.
 
     request = parse_request(ChatRequest, body, content_type)
     check_chat(request, settings)
+
+`request_schemas(settings)` gives the request bodies' JSON Schemas with the same limits the
+checks enforce (lengths from settings, the non-blank rule, the message id's form, feedback's
+"message_id, or question and answer"), so a request the schema accepts is one the server takes.
 """
 
 from __future__ import annotations
@@ -22,7 +26,28 @@ from chatbot.config import Settings
 from chatbot.errors import InvalidInput
 
 MAX_ANSWER_CHARS = 20_000  # a rated answer is one of ours: a few KB at most
-MESSAGE_ID = r"^[A-Za-z0-9_-]{1,64}$"
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MESSAGE_ID = f"^{_MESSAGE_ID.pattern}$"  # in the schema; the server matches the whole string
+# A request body is an object, its history a list of objects: 3 levels. Deeper bodies are
+# refused before parsing, so nesting cannot exhaust the parser's recursion (thousands of "[").
+MAX_NESTING = 16
+
+
+def _whitespace_class() -> str:
+    """A character class of exactly what `str.strip()` removes, spelled in \\uXXXX escapes so
+    Python, JavaScript and JSON Schema validators read it alike (their `\\s` differ)."""
+    spaces = [c for c in range(0x3001) if chr(c).isspace()]  # none lies above U+3000
+    ranges: list[list[int]] = []
+    for c in spaces:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in ranges)
+
+
+NOT_BLANK = f"[^{_whitespace_class()}]"  # somewhere a character that is not whitespace
+_NOT_BLANK = re.compile(NOT_BLANK)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _EXPECTED = {"string_type": "a string", "list_type": "a list", "model_type": "an object", "dict_type": "an object"}
 _JSON_TYPES = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "NoneType": "null",
@@ -130,10 +155,13 @@ class HealthOut(BaseModel):
 # How the routes document their other answers in /docs and /openapi.json.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
-    for status, text in [(400, "Body is not UTF-8 JSON"), (413, "Body too large"), (415, "Not application/json"),
+    for status, text in [(400, "Body is not UTF-8 JSON, or nests too deeply"), (413, "Body too large"),
+                         (415, "Not application/json"),
                          (422, "A field is missing, unknown, of the wrong type or over its limit"),
                          (429, "Too many requests from this client (see Retry-After)")]
 }
+FEEDBACK_RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 503: {
+    "model": ErrorOut, "description": "The rating could not be stored (storage_full: the disk is full); try later"}}
 STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {**ERROR_RESPONSES, 200: {
     "description": "`delta` events, then `meta` and `reply`; `error` if the reply fails part-way",
     "content": {"text/event-stream": {"example": (
@@ -155,16 +183,37 @@ def parse_request(model: type[Model], body: bytes, content_type: str | None) -> 
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("invalid_utf8", f"the request body is not valid UTF-8 (byte {exc.start})") from None
+    if _nesting(text) > MAX_NESTING:
+        raise InvalidInput("nesting_too_deep", f"the request body nests deeper than {MAX_NESTING} levels")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput("invalid_json", f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:  # not reached past the check above; kept so it can never be a 500
+        raise InvalidInput("nesting_too_deep", "the request body nests too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("wrong_type", "the request body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _nesting(text: str) -> int:
+    """How deep the brackets in `text` nest, ignoring those inside strings (stops past the limit)."""
+    if text.count("[") + text.count("{") <= MAX_NESTING:
+        return 0  # too few brackets to be too deep: the common case costs two counts
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            break
+    return deepest
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -178,7 +227,7 @@ def check_content_type(content_type: str | None) -> None:
 def check_chat(request: ChatRequest, settings: Settings) -> None:
     """The limits that depend on settings, after the shape is known to be right."""
     _check_text("message", request.message)
-    if not request.message.strip():
+    if not _NOT_BLANK.search(request.message):
         raise InvalidInput("empty_message", "message is empty; ask a question")
     if len(request.message) > settings.max_message_chars:
         raise InvalidInput(
@@ -203,9 +252,9 @@ def check_feedback(request: FeedbackRequest, settings: Settings) -> None:
     by_id, by_text = request.message_id is not None, request.question is not None or request.answer is not None
     if by_id == by_text:
         raise InvalidInput("invalid_feedback", "give either message_id, or question and answer (not both)")
-    if by_id and not re.match(MESSAGE_ID, request.message_id or ""):
+    if by_id and not _MESSAGE_ID.fullmatch(request.message_id or ""):
         raise InvalidInput("invalid_message_id", "message_id must be 1-64 letters, digits, '-' or '_'")
-    if by_text and (not (request.question or "").strip() or not (request.answer or "").strip()):
+    if by_text and not (_NOT_BLANK.search(request.question or "") and _NOT_BLANK.search(request.answer or "")):
         raise InvalidInput("invalid_feedback", "question and answer must both be given and not blank")
     limits = {"question": settings.max_message_chars, "answer": MAX_ANSWER_CHARS, "comment": settings.max_comment_chars}
     for name, limit in limits.items():
@@ -216,13 +265,38 @@ def check_feedback(request: FeedbackRequest, settings: Settings) -> None:
                 raise InvalidInput(f"{name}_too_long", f"{name} has {len(value)} characters; the limit is {limit}")
 
 
-def request_schemas() -> dict[str, Any]:
-    """OpenAPI component schemas for the request bodies (the endpoints parse them by hand)."""
+def request_schemas(settings: Settings) -> dict[str, Any]:
+    """OpenAPI component schemas for the request bodies (the endpoints parse them by hand), with
+    the limits `check_chat` and `check_feedback` enforce under these settings."""
     schemas: dict[str, Any] = {}
     for model in (ChatRequest, FeedbackRequest):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    text = {"type": "string", "minLength": 1, "pattern": NOT_BLANK}
+    chat, turn = schemas["ChatRequest"]["properties"], schemas["HistoryTurn"]["properties"]
+    chat["message"].update(text, maxLength=settings.max_message_chars)
+    chat["history"]["anyOf"][0]["maxItems"] = settings.max_history_turns
+    chat["history"]["x-max-total-bytes"] = settings.max_history_bytes
+    chat["history"]["description"] = (
+        f"The conversation so far, oldest first: at most {settings.max_history_turns} turns, whose contents "
+        f"take at most {settings.max_history_bytes} bytes of UTF-8 together.")
+    turn["content"]["maxLength"] = settings.max_history_bytes  # implied by the total; the total is the rule
+
+    feedback = schemas["FeedbackRequest"]
+    fields = feedback["properties"]
+    fields["message_id"]["anyOf"][0].update(pattern=MESSAGE_ID, minLength=1, maxLength=64)
+    fields["question"]["anyOf"][0].update(text, maxLength=settings.max_message_chars)
+    fields["answer"]["anyOf"][0].update(text, maxLength=MAX_ANSWER_CHARS)
+    fields["comment"]["anyOf"][0]["maxLength"] = settings.max_comment_chars
+    absent = {"type": "null"}  # a field given as null counts as not given
+    feedback["oneOf"] = [
+        {"title": "By message id", "required": ["message_id"],
+         "properties": {"message_id": {"type": "string"}, "question": absent, "answer": absent}},
+        {"title": "By question and answer", "required": ["question", "answer"],
+         "properties": {"question": {"type": "string"}, "answer": {"type": "string"}, "message_id": absent}},
+    ]
+    feedback["description"] = "Name the reply by `message_id`, or by `question` and `answer` (not both)."
     return schemas
 
 

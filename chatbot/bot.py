@@ -2,7 +2,8 @@
 
     message + history
       -> condense   (conversation.py: make a follow-up stand alone)
-      -> input rails (safety.py: emergency, smalltalk, scope, dosing)
+      -> input rails (triage.py first: signs that need care now, emergency or urgent;
+                      then safety.py: smalltalk, scope, dosing)
       -> retrieve   (retrieval.py: hybrid search over the index)
       -> compose    (compose.py: the answer, with citations)
       -> output rails (safety.py: scrub, check citations, add red flags and disclaimer)
@@ -20,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -34,14 +36,17 @@ from chatbot.answer.gaps import GapFinder
 from chatbot.answer.query import HINTS
 from chatbot.answer.reading import MessageReader
 from chatbot.answer.red_flags import RedFlags
-from chatbot.answer.reply import Alert, Reply
+from chatbot.answer.reply import ESCALATIONS, Alert, Reply
 from chatbot.answer.safety import SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.answer.scope import Scope
 from chatbot.answer.symptoms import SymptomMatcher
+from chatbot.answer.triage import Triage
 from chatbot.answer.wording import Article, Wording, load_phrases
 from chatbot.config import Settings
+from chatbot.knowledge.markdown import parse_blocks
 from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
+from chatbot.search.cache import CachedEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
 from chatbot.search.index import SearchIndex, open_index
 from chatbot.search.retrieval import Hit, HybridRetriever, Retrieval
@@ -71,10 +76,14 @@ class Chatbot:
     def __init__(
         self, index: SearchIndex, embedder: Embedder, composer: Composer | None = None,
         rules: SafetyRules | None = None, k: int = 5, settings: Settings | None = None,
+        triage: Triage | None = None, triage_dir: Path | None = None,
     ) -> None:
         self.index = index
         self.settings = settings or Settings()
+        # Triage and retrieval share embeddings: the message triage embeds first is not embedded again.
+        embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self.retriever = HybridRetriever(index, embedder)
+        self.triage = triage or Triage.build(embedder, corpus_sentences(index), cache_dir=triage_dir)
         self.topics = Topics(index.topics, index.glossary)
         self.reader = MessageReader(self.topics)
         self.symptoms = SymptomMatcher.of(index, self.topics, embedder)
@@ -122,7 +131,7 @@ class Chatbot:
         index = open_index(
             settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=rebuild
         )
-        return cls(index, embedder, settings=settings)
+        return cls(index, embedder, settings=settings, triage_dir=settings.index_dir / "triage")
 
     def reply(self, message: str, history: list[dict[str, str]] | None = None) -> Reply:
         """Answer `message`, given the conversation so far. Any text gets a reply."""
@@ -171,8 +180,9 @@ class Chatbot:
         own_words = self.reader.without_ruled_out(self.retriever.reader.correct(turn.message),
                                                   self.scope.rules.conditions)
         continues = condensed.from_history and refers_back(turn.message)
+        triage = self.triage.run(turn.message, turn.history)  # first, whatever the topic
         return replace(turn, screening=screen(own_words, condensed.question, self.rules, self.scope,
-                                              condensed.reading, continues))
+                                              condensed.reading, continues, triage))
 
     def retrieve(self, turn: Turn) -> Turn:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
@@ -256,8 +266,9 @@ class Chatbot:
 
     def compose(self, turn: Turn) -> Turn:
         screening = turn.screening or Screening(None)
-        if screening.kind == "emergency":
-            alert = Alert("emergency", self.rules.emergency_message, [t.label for t in screening.emergencies])
+        if screening.kind in ESCALATIONS:
+            signs = [s.label for s in screening.triage.signs] if screening.triage else []
+            alert = Alert(screening.kind, self.rules.alert_messages[screening.kind], signs)
             return replace(turn, draft=Draft("", alert=alert))
         if screening.kind is not None or turn.retrieval is None or turn.condensed is None:
             return replace(turn, draft=Draft(self._fixed_text(screening)))
@@ -296,6 +307,11 @@ class Chatbot:
         reason = screening.reason if screening.reason in replies["smalltalk"] else "greeting"
         text = wording.fill(replies["smalltalk"][reason])
         return text + try_asking if reason in ("greeting", "about_bot") else text
+
+
+def corpus_sentences(index: SearchIndex) -> list[str]:
+    """Plain sentences and list items of the articles: what ordinary text looks like, for triage."""
+    return [unit.text for chunk in index.chunks for block in parse_blocks(chunk.text) for unit in block.units()]
 
 
 def _clean(message: str) -> str:

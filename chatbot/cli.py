@@ -125,8 +125,10 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
     documents = load_corpus(settings.corpus_dir)
     if args.if_stale:
         try:
-            check_current(load_index(settings.index_dir), documents, embedder, settings.max_chunk_tokens)
+            index = load_index(settings.index_dir)
+            check_current(index, documents, embedder, settings.max_chunk_tokens)
             print(f"Index in {settings.index_dir} is current.")
+            _triage_build(index, embedder, settings)
             return 0
         except IndexProblem as problem:
             print(str(problem).split(" Run `")[0], "Rebuilding.")
@@ -147,7 +149,22 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
         f"({embedded['chunks']} embedded, {embedded['reused']} unchanged), model {embedder.model_id}, "
         f"in {time.perf_counter() - started:.1f} s."
     )
+    _triage_build(index, embedder, settings)
     return 0
+
+
+def _triage_build(index, embedder, settings: Settings) -> None:
+    """The triage detector lives next to the index: built here when missing or stale."""
+    from chatbot.answer.triage import Triage
+    from chatbot.bot import corpus_sentences
+
+    started = time.perf_counter()
+    triage = Triage.build(embedder, corpus_sentences(index), cache_dir=settings.index_dir / "triage")
+    assert triage.detector is not None
+    built = triage.detector.manifest.get("build_seconds")
+    state = f"built in {time.perf_counter() - started:.1f} s" if time.perf_counter() - started > 1 else "current"
+    print(f"Triage detector in {settings.index_dir / 'triage'}: {state} "
+          f"({len(triage.signs)} signs{f', last build {built} s' if built else ''}).")
 
 
 def _passes_gates(index: Any, embedder: Any, settings: Settings, sets: list[Path]) -> bool:
@@ -157,7 +174,7 @@ def _passes_gates(index: Any, embedder: Any, settings: Settings, sets: list[Path
     from chatbot.evals.sets import load_sets
     from chatbot.evals.targets import InProcessTarget
 
-    bot = Chatbot(index, embedder, settings=settings)
+    bot = Chatbot(index, embedder, settings=settings, triage_dir=settings.index_dir / "triage")
     suites = [s for s in load_sets(sets, index.chunks) if not s.skipped]
     run = evaluate(InProcessTarget(bot), suites, index.chunks, index.manifest, bot.k, progress=False)
     for gate in run.gates:

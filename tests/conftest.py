@@ -61,11 +61,16 @@ def retriever(index, embedder):
     return HybridRetriever(index, embedder)
 
 
+# The triage detector for the real model is cached where the app keeps it (`make index` builds
+# it): the suite reuses it, and builds it there once when it is missing or stale.
+TRIAGE_DIR = ROOT / "index" / "triage"
+
+
 @pytest.fixture(scope="session")
 def bot(index, embedder):
     from chatbot.bot import Chatbot
 
-    return Chatbot(index, embedder)
+    return Chatbot(index, embedder, triage_dir=TRIAGE_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """The safety layer: rules that wrap every reply. The rules themselves are data (`rules/safety.yaml`).
 
 Input rails, before any search:
-- emergency: signs that need urgent care now override everything else;
+- triage (triage.py, run first by the bot): signs that need care now, at the emergency or the
+  urgent level, override everything else;
 - smalltalk: greetings, thanks, "who are you";
 - scope (scope.py): what the corpus does not cover, requests to reveal or change the rules;
 - dosing questions are flagged for the later stages.
@@ -25,6 +26,7 @@ import yaml
 from chatbot.answer.reading import Reading
 from chatbot.answer.reply import Alert, Citation, Kind, Notice, Reply, markers
 from chatbot.answer.scope import Scope, ScopeVerdict
+from chatbot.answer.triage import TriageResult
 from chatbot.knowledge.chunks import Chunk
 
 
@@ -37,21 +39,12 @@ def normalize(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Trigger:
-    id: str
-    label: str
-    any: tuple[re.Pattern, ...] = ()  # fires if one of these matches...
-    all: tuple[re.Pattern, ...] = ()  # ...or if every one of these does
-    unless: tuple[re.Pattern, ...] = ()  # but not if one of these matches
-
-
-@dataclass(frozen=True)
 class Screening:
     """What the input rails found. `kind` None means: answer it from the article."""
 
     kind: Kind | None
     reason: str = ""
-    emergencies: tuple[Trigger, ...] = ()
+    triage: TriageResult | None = None  # what triage found, whatever the kind
     dosing: bool = False
     scope: ScopeVerdict | None = None
 
@@ -61,12 +54,11 @@ class SafetyRules:
         self.data = data
         self.replies = replies
         self.disclaimer: str = " ".join(data["disclaimer"].split())
-        self.emergency_message: str = " ".join(data["emergency"]["message"].split())
-        self.triggers = tuple(
-            Trigger(t["id"], t["label"], *(tuple(map(_compile, t.get(key, []))) for key in ("any", "all", "unless")))
-            for t in data["emergency"]["triggers"]
-        )
-        self._negation = _compile(data["negation"])
+        # What to do, first in the reply, for each level of triage.
+        self.alert_messages: dict[str, str] = {level: " ".join(data[level]["message"].split())
+                                               for level in ("emergency", "urgent")}
+        self.emergency_message = self.alert_messages["emergency"]
+        self.urgent_message = self.alert_messages["urgent"]
         self._smalltalk = {name: _compile(p) for name, p in data["smalltalk"].items()}
         self._dose_question = _compile(data["dosing"]["question"])
         self._medicine = _compile(data["dosing"]["medicine"])
@@ -75,21 +67,6 @@ class SafetyRules:
         self._forbidden_diagnosis = _compile(data["diagnosis"]["forbidden"])
 
     # --- input rails -------------------------------------------------------------------
-    def emergencies(self, text: str) -> tuple[Trigger, ...]:
-        text = normalize(text)
-        return tuple(t for t in self.triggers if self._fires(t, text))
-
-    def _fires(self, trigger: Trigger, text: str) -> bool:
-        if any(p.search(text) for p in trigger.unless):
-            return False
-        if trigger.all:
-            return all(self._affirmed(p, text) for p in trigger.all)
-        return any(self._affirmed(p, text) for p in trigger.any)
-
-    def _affirmed(self, pattern: re.Pattern, text: str) -> bool:
-        """A match that is not negated earlier in its clause ("no fever", "not pale")."""
-        return any(not self._negation.search(text[: m.start()]) for m in pattern.finditer(text))
-
     def smalltalk(self, text: str) -> str | None:
         text = normalize(text)
         return next((name for name, pattern in self._smalltalk.items() if pattern.search(text)), None)
@@ -127,22 +104,25 @@ def load_safety_rules() -> SafetyRules:
 
 def screen(
     message: str, standalone: str, rules: SafetyRules, scope: Scope, reading: Reading | None = None,
-    continues: bool = False,
+    continues: bool = False, triage: TriageResult | None = None,
 ) -> Screening:
-    """The input rails, in order: emergency first (on the message itself), then smalltalk (the
-    whole message, or said in a sentence of a message that asks nothing else), then scope (on
-    the message as written, spelling fixed: not on what the conversation adds)."""
-    emergencies = rules.emergencies(message)
-    if emergencies:
-        return Screening("emergency", emergencies[0].id, emergencies)
+    """The input rails, in order: triage's finding first (signs that need care now, whatever the
+    topic), then smalltalk (the whole message, or said in a sentence of a message that asks
+    nothing else), then scope (on the message as written, spelling fixed: not on what the
+    conversation adds)."""
+    if triage is not None and triage.escalated:
+        return Screening(triage.level, triage.signs[0].id, triage)
     chat = rules.smalltalk(message) or (reading.smalltalk if reading is not None else None)
     if chat and (rules.smalltalk(message) or not scope.anchored(message) or chat == "about_bot"):
-        return Screening("smalltalk", chat)
+        return Screening("smalltalk", chat, triage)
     verdict = scope.judge(message, ask=reading.ask if reading is not None and reading.is_story else None,
                           continues=continues)
     if verdict.in_scope is False:
-        return Screening("out_of_scope", verdict.reason, scope=verdict)
-    return Screening(None, "", dosing=rules.is_dosing(standalone), scope=verdict)
+        return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
+    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)
+    if verdict.in_scope is False:
+        return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
+    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)
 
 
 def finalize(

@@ -65,7 +65,8 @@ class LiveChatbot:
             if index.manifest.get("model", {}).get("fingerprint") != old.index.manifest.get("model", {}).get(
                     "fingerprint"):
                 raise ChatbotError("the new index was built with another embedding model; restart to use it")
-            new = Chatbot(index, old.retriever.embedder, k=old.k, settings=old.settings)
+            new = Chatbot(index, old.retriever.embedder, k=old.k, settings=old.settings,
+                          triage_dir=old.settings.index_dir / "triage")
         except ChatbotError as exc:
             log.error("Kept the index in use; the new one cannot be used: %s", exc)
             return False

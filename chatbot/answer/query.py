@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
-import yaml
+from pydantic import Field
 
 from chatbot.knowledge.glossary import Glossary
+from chatbot.rules import RulesError, RulesFile, load
 
 _WORD = re.compile(r"[a-z][a-z'-]*")
 WEAK_INTENTS = {"describes_symptoms"}
@@ -46,23 +46,43 @@ class QueryRules:
         return next(i for i in self.intents if i.name == name)
 
 
+class _LayTerm(RulesFile):
+    when: str
+    add: str
+
+
+class _IntentSpec(RulesFile):
+    when: str
+    roles: tuple[str, ...] = ()
+    contains: str | None = None
+    contains_not_in: tuple[str, ...] = ()
+
+
+class QueryRulesFile(RulesFile):
+    """rules/query.yaml"""
+
+    lay_terms: tuple[_LayTerm, ...] = ()
+    place_and_pain: tuple[str, ...] = ()
+    not_asked: str | None = None
+    intents: dict[str, _IntentSpec]
+    yields: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 @lru_cache(maxsize=1)
 def load_query_rules() -> QueryRules:
-    data = yaml.safe_load(resources.files("chatbot.rules").joinpath("query.yaml").read_text(encoding="utf-8"))
-    lay_terms = tuple((re.compile(item["when"], re.I), item["add"]) for item in data["lay_terms"])
+    data = load("query.yaml", QueryRulesFile)
     intents = tuple(
-        Intent(
-            name=name,
-            pattern=re.compile(spec["when"], re.I),
-            roles=tuple(spec.get("roles", [])),
-            contains_not_in=tuple(spec.get("contains_not_in", [])),
-            contains=re.compile(spec["contains"], re.I) if spec.get("contains") else None,
-        )
-        for name, spec in data["intents"].items()
+        Intent(name, re.compile(spec.when, re.I), spec.roles,
+               re.compile(spec.contains, re.I) if spec.contains else None, spec.contains_not_in)
+        for name, spec in data.intents.items()
     )
-    yields = {name: tuple(stronger) for name, stronger in data.get("yields", {}).items()}
-    not_asked = re.compile(data["not_asked"], re.I) if data.get("not_asked") else None
-    return QueryRules(lay_terms, intents, yields, not_asked, tuple(data.get("place_and_pain", ())))
+    unknown = {n for stronger in data.yields.values() for n in stronger} - set(data.intents)
+    if unknown:
+        raise RulesError(f"rules/query.yaml: yields names intents that do not exist: {sorted(unknown)}")
+    return QueryRules(
+        tuple((re.compile(t.when, re.I), t.add) for t in data.lay_terms), intents, dict(data.yields),
+        re.compile(data.not_asked, re.I) if data.not_asked else None, data.place_and_pain,
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Input rails, before any search:
 Output rails, on every reply whatever its kind:
 - no dose amounts and no "you have X" in the text;
 - every citation marker points to a citation whose quote really is in the cited chunk;
-- red-flag warnings (the article's "When to See a Doctor" list, most relevant first) and the
+- red-flag warnings (the cited article's own, red_flags.py, most relevant first) and the
   disclaimer are appended. Nothing in the input can remove them.
 """
 
@@ -19,23 +19,52 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-
-import yaml
 
 from chatbot.answer.reading import Reading
 from chatbot.answer.reply import Alert, Citation, Kind, Notice, Reply, markers
 from chatbot.answer.scope import Scope, ScopeVerdict
 from chatbot.answer.triage import TriageResult
+from chatbot.answer.wording import load_phrases
 from chatbot.knowledge.chunks import Chunk
+from chatbot.rules import RulesFile, load
+from chatbot.text import normalize
 
 
 def _compile(pattern: str) -> re.Pattern:
     return re.compile(pattern, re.I)
 
 
-def normalize(text: str) -> str:
-    return " ".join(text.replace("’", "'").replace("‘", "'").split())
+class _RedFlagsSpec(RulesFile):
+    heading: str
+    shown: int
+    fallback: tuple[str, ...]
+
+
+class _AlertSpec(RulesFile):
+    message: str
+
+
+class _DosingSpec(RulesFile):
+    question: str
+    medicine: str
+    pointer: str
+    forbidden: str
+
+
+class _DiagnosisSpec(RulesFile):
+    forbidden: str
+
+
+class SafetyRulesFile(RulesFile):
+    """rules/safety.yaml"""
+
+    disclaimer: str
+    red_flags: _RedFlagsSpec
+    emergency: _AlertSpec
+    urgent: _AlertSpec
+    smalltalk: dict[str, str]
+    dosing: _DosingSpec
+    diagnosis: _DiagnosisSpec
 
 
 @dataclass(frozen=True)
@@ -96,10 +125,7 @@ class SafetyRules:
 
 @lru_cache(maxsize=1)
 def load_safety_rules() -> SafetyRules:
-    folder = resources.files("chatbot.rules")
-    data = yaml.safe_load(folder.joinpath("safety.yaml").read_text(encoding="utf-8"))
-    replies = yaml.safe_load(folder.joinpath("replies.yaml").read_text(encoding="utf-8"))
-    return SafetyRules(data, replies)
+    return SafetyRules(load("safety.yaml", SafetyRulesFile).model_dump(), load_phrases())
 
 
 def screen(
@@ -117,9 +143,6 @@ def screen(
         return Screening("smalltalk", chat, triage)
     verdict = scope.judge(message, ask=reading.ask if reading is not None and reading.is_story else None,
                           continues=continues)
-    if verdict.in_scope is False:
-        return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
-    return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)
     if verdict.in_scope is False:
         return Screening("out_of_scope", verdict.reason, triage, scope=verdict)
     return Screening(None, "", triage, dosing=rules.is_dosing(standalone), scope=verdict)

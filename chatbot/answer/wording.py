@@ -13,22 +13,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-
-import yaml
 
 from chatbot.config import Settings
 from chatbot.knowledge.chunks import Chunk
 from chatbot.knowledge.topics import Topic
+from chatbot.rules import RulesFile, load
 from chatbot.text import heading_name
 
 DEFAULT_NAME = "the patient information assistant"
 MAX_EXAMPLES = 4
 
 
+class RepliesFile(RulesFile):
+    """rules/replies.yaml: the bot's own words, by where they are used."""
+
+    smalltalk: dict[str, str]
+    out_of_scope: dict[str, str]
+    emergency: dict[str, str]
+    notices: dict[str, str]
+    example_questions: dict[str, str]
+    answer: dict[str, str]
+
+
 @lru_cache(maxsize=1)
 def load_phrases() -> dict:
-    return yaml.safe_load(resources.files("chatbot.rules").joinpath("replies.yaml").read_text(encoding="utf-8"))
+    return load("replies.yaml", RepliesFile).model_dump()
 
 
 @dataclass(frozen=True)

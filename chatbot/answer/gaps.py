@@ -90,7 +90,7 @@ class GapFinder:
             ways = aspect.split("|")
             asked = self.scope.named_in(text, ways)
             if asked and not any(f" {' '.join(_stemmer.stemWord(w) for w in words(way))} " in said for way in ways):
-                missing.append(asked[0])
+                missing.append(ways[0])  # named the first way: "pregnant" is said as "pregnancy"
         # "injection risks" names the risks: drop a word that is part of a longer one found
         return [m for m in missing if not any(m != n and f" {m} " in f" {n} " for n in missing)][:3]
 

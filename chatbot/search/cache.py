@@ -31,6 +31,10 @@ class CachedEmbedder:
     def __getattr__(self, name: str) -> Any:  # model_id, dim, max_tokens, count_tokens, fingerprint...
         return getattr(self.embedder, name)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
         out = np.zeros((len(texts), self.embedder.dim), np.float32)

@@ -188,9 +188,13 @@ class HybridRetriever:
         return np.minimum(scores / max(ideal, float(scores.max()), 1e-9), 1.0)
 
     def clear_cache(self) -> None:
-        """Forget the question vectors kept so far (benchmarks time the embedding too)."""
+        """Forget the question vectors kept so far, here and in a caching embedder (benchmarks
+        time the embedding too)."""
         with self._cache_lock:
             self._cache.clear()
+        clear = getattr(self.embedder, "clear", None)
+        if callable(clear):
+            clear()
 
     def embed_query(self, text: str) -> np.ndarray:
         # Patients ask the same few questions; a small cache skips re-embedding them.

@@ -152,8 +152,8 @@ def shipped_rules():
     ("calf-clot", "what is the capital of france", 1.0, False),  # none of the sign's words
     ("calf-clot", "my calf isn't swollen after the flight", 1.0, False),  # context set its words aside
     ("calf-clot", "my friend's calf was swollen after her flight", 1.0, False),
-    ("no-weight-after-injury", "rolled my ankle and i literally cant put it on the floor", 0.8, False),  # 1 of 2
-    ("no-weight-after-injury", "rolled my ankle and i literally cant put it on the floor", 0.99, True),
+    ("no-weight-after-injury", "rolled my ankle and i literally cant feel the floor", 0.8, False),  # 1 of 2
+    ("no-weight-after-injury", "rolled my ankle and i literally cant feel the floor", 0.99, True),
     ("diabetic-foot", "my wife has diabetes and her big toe looks odd", 0.8, False),  # one own group of two
     ("diabetic-foot", "my wife has diabetes and her big toe has gone odd and glassy", 0.99, True),
     ("diabetic-foot", "my big toe has a blister", 0.99, False),  # without the circumstance (diabetes): never

@@ -1,14 +1,21 @@
 """Context for every triage sign, decided once per message (word lists: `rules/triage_context.yaml`).
 
 A sign's words count only when they describe something happening now to someone. A match is
-- negated: a negation within a few words before it, in its clause ("no fever", "isn't pale");
-- past: its sentence says it is over ("years ago", "cleared up") and its clause has no word of now;
+- negated: a negation within a few words before it ("no fever", "isn't cold, pale or blue"),
+  until a word or a new clause that starts another thought ("no fever, my ankle is hot");
+- past: its sentence says it was long ago ("years ago", "as a kid") and its clause has no word of now;
+- resolved: it is over now ("went back to normal", "pinked up", "it's stopped"), said later in its
+  sentence or in the next one, unless something says it is back ("... but it's still numb");
+  a sign may declare that it needs care even when it has passed (a mini-stroke);
 - reported: read or heard about, or someone else's past ("my friend had ..."), until the
   message speaks of the present again ("my dad had a fall and his ankle IS bent" fires);
-- hypothetical: a general or "what if" question ("when should I go to A&E?"), unless the
-  sentence also says it is happening ("... if my calf is swollen since the flight?");
+- hypothetical: after the cue of a general or "what if" question ("when should I go to A&E?"),
+  unless the sentence also says it is happening ("... if my calf is swollen since the flight?") or
+  the next one claims it ("Can X make a foot go blue? Mine did today.");
 - explained: its sentence gives a harmless cause the sign lists ("cold after icing"), unless it
-  says the sign is new or worse.
+  says the sign is new or worse; a cause in a comparison ("like a bruised banana") is none.
+
+Idioms ("cabin fever", "cut down") are no sign words at all (`idiom_positions`).
 """
 
 from __future__ import annotations
@@ -20,22 +27,28 @@ from pathlib import Path
 
 import yaml
 
-from chatbot.answer.triage_text import PhraseSet, Word
+from chatbot.answer.triage_text import PhraseSet, Word, normalize
 
-AFFIRMED, NEGATED, PAST, REPORTED, HYPOTHETICAL, EXPLAINED = (
-    "affirmed", "negated", "past", "reported", "hypothetical", "explained")
+AFFIRMED, NEGATED, PAST, RESOLVED, REPORTED, HYPOTHETICAL, EXPLAINED = (
+    "affirmed", "negated", "past", "resolved", "reported", "hypothetical", "explained")
 
 
 class ContextRules:
     def __init__(self, data: dict) -> None:
         self.clause_breaks = PhraseSet(data["clause_breaks"])
+        self.shorthand = {normalize(str(k)): normalize(str(v)) for k, v in data.get("shorthand", {}).items()}
         negation = data["negation"]
         self.negation = PhraseSet(negation["cues"])
         self.pseudo_negation = PhraseSet(negation["pseudo"])
         self.scope = int(negation["scope"])
         self.scope_ends = PhraseSet(negation["scope_ends"])
+        self.clause_scope_ends = PhraseSet(negation["clause_scope_ends"])
         self.past = PhraseSet(data["past"])
+        resolved = data["resolved"]
+        self.resolved = PhraseSet(resolved["cues"])
+        self.returns = PhraseSet(resolved["returns"])
         self.now = PhraseSet(data["now"])
+        self.idioms = PhraseSet(data["idioms"])
         reported = data["reported"]
         self.source = PhraseSet(reported["source"])
         self.others = PhraseSet(reported["others"])
@@ -49,18 +62,24 @@ class ContextRules:
         self.conditional = PhraseSet(hypothetical["conditional"])
         self.conditional_verbs = PhraseSet(hypothetical["conditional_verbs"])
         self.actual = PhraseSet(hypothetical["actual"])
+        self.claims_own = PhraseSet(hypothetical["claims_own"])
+        self.own = PhraseSet(hypothetical["own"])
         benign = dict(data["benign"])
         self.override = PhraseSet(benign.pop("override"))
+        self.simile = PhraseSet(benign.pop("simile"))
+        self.simile_reach = int(benign.pop("simile_reach"))
+        self.cause_overrides = {name: PhraseSet(words) for name, words in benign.pop("cause_overrides").items()}
         self.benign = {name: PhraseSet(words) for name, words in benign.items()}
         self.every_sign = tuple(data.get("every_sign", ()))
 
     def words(self) -> set[str]:
         """Every word the context lists: never "mended" into a sign word."""
-        sets = [self.clause_breaks, self.negation, self.pseudo_negation, self.scope_ends, self.past, self.now,
+        sets = [self.clause_breaks, self.negation, self.pseudo_negation, self.scope_ends, self.clause_scope_ends,
+                self.past, self.resolved, self.returns, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
-                self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.override,
-                *self.benign.values()]
-        return set().union(*(s.words() for s in sets))
+                self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
+                self.override, self.simile, *self.cause_overrides.values(), *self.benign.values()]
+        return set().union(*(s.words() for s in sets)) | set(self.shorthand)
 
     def read(self, words: list[Word], covered: set[int], inside: set[int] = frozenset()) -> Context:
         """The context of one message. `covered`: positions inside sign terms ("can't feel"),
@@ -72,6 +91,11 @@ class ContextRules:
         negated = self._negated(texts, words, covered)
         now_clauses, past_sentences, hypothetical, benign = set(), set(), set(), {}
         overridden = {words[a].clause for a, _, _ in self.override.find(texts)}
+        cause_overridden = {name: {words[a].clause for a, _, _ in p.find(texts)}
+                            for name, p in self.cause_overrides.items()}
+        similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))
+                   if words[i].sentence == words[a].sentence}
+        claimed = {words[a].sentence for a, _, _ in self.claims_own.find(texts)}
         for sent, (start, stop) in sentences.items():
             past_spans = self.past.find(texts, start, stop)
             masked = {i for a, b, _ in past_spans for i in range(a, b)}
@@ -80,19 +104,56 @@ class ContextRules:
                     now_clauses.add(words[a].clause)
             if past_spans:
                 past_sentences.add(sent)
-            if self._hypothetical(texts, start, stop):
-                hypothetical.add(sent)
-            # A harmless cause inside a sign's words ("ice cold") or negated ("not bruised") is none.
+            if sent + 1 not in claimed and sent not in claimed:
+                hypothetical |= self._hypothetical(texts, start, stop)
+            # A harmless cause inside a sign's words ("ice cold"), negated ("not bruised") or in a
+            # comparison ("like a bruised banana") is none.
             benign[sent] = {
                 name for name, p in self.benign.items()
-                if any(a not in inside and a not in negated for a, _, _ in p.find(texts, start, stop))
+                if any(a not in inside | negated | similes for a, _, _ in p.find(texts, start, stop))
             }
+        # What a clinician found, told at the end of the story ("... the x-ray showed no break"),
+        # explains the signs before it too; not when signs follow it ("the nurse dressed it. now
+        # there's pus"), which are new since.
+        found = [s for s in sorted(benign) if benign[s] & set(self.every_sign)]
+        if found and not any(words[i].sentence > found[-1] for i in covered):
+            for sent in range(found[-1]):
+                benign[sent] = benign.get(sent, set()) | (benign[found[-1]] & set(self.every_sign))
         return Context(words, negated, now_clauses, past_sentences, self._reported(texts, words, clauses),
-                       hypothetical, benign, overridden, self.every_sign)
+                       hypothetical, benign, overridden, self.every_sign,
+                       self._resolved(texts, words, sentences, covered, negated), cause_overridden,
+                       {words[i].sentence for i in hypothetical})
+
+    def idiom_positions(self, texts: list[str]) -> set[int]:
+        return self.idioms.positions(texts)
+
+    def _resolved(self, texts: list[str], words: list[Word], sentences: dict[int, tuple[int, int]],
+                  covered: set[int], negated: set[int]) -> set[int]:
+        """Positions of words that a later "it's over now" covers: those before the cue in its
+        sentence, and the sentence before; not when something after the cue says it is back,
+        nor in a clause that says so itself."""
+        returns = self.returns.find(texts)
+        back_clauses = {words[a].clause for a, _, _ in returns}
+        out: set[int] = set()
+        for a, b, _ in self.resolved.find(texts):
+            if a in covered or a in negated:  # "has not stopped" is a sign; "hasn't healed" is no recovery
+                continue
+            sent = words[a].sentence
+            stop = sentences[sent][1]
+            if any(b <= r < stop for r, _, _ in returns):
+                continue
+            start = sentences[sent - 1][0] if sent - 1 in sentences else sentences[sent][0]
+            out |= {i for i in range(start, b)
+                    if words[i].clause not in back_clauses or words[i].clause == words[a].clause}
+        return out
 
     def _negated(self, texts: list[str], words: list[Word], covered: set[int]) -> set[int]:
+        """A negation reaches `scope` words on, through a list ("isn't cold, pale or blue"), but
+        not past a word that ends it, nor into a clause that starts with one ("no fever, my
+        ankle is hot")."""
         pseudo = {i for a, b, _ in self.pseudo_negation.find(texts) for i in range(a, b)}
         ends = {a for a, _, _ in self.scope_ends.find(texts)}
+        clause_ends = {a for a, _, _ in self.clause_scope_ends.find(texts)}
         negated: set[int] = set()
         for a, b, _ in self.negation.find(texts):
             if a in covered or a in pseudo:
@@ -100,15 +161,24 @@ class ContextRules:
             for i in range(b, min(len(words), b + self.scope)):
                 if words[i].sentence != words[a].sentence or (i in ends and i not in covered):
                     break
+                if words[i].clause != words[i - 1].clause and (i in clause_ends or i in ends):
+                    break
                 negated.add(i)
         return negated
 
-    def _hypothetical(self, texts: list[str], start: int, stop: int) -> bool:
+    def _hypothetical(self, texts: list[str], start: int, stop: int) -> set[int]:
+        """The positions a general question covers: the sentence, or only from its cue on when
+        the person spoke of their own before it ("felt a pop in my heel, how long does that take
+        to heal?"); the whole sentence for "if" with a verb of what may happen."""
         if self.actual.find(texts, start, stop):
-            return False
-        if self.hypothetical.find(texts, start, stop):
-            return True
-        return bool(self.conditional.find(texts, start, stop) and self.conditional_verbs.find(texts, start, stop))
+            return set()
+        cues = self.hypothetical.find(texts, start, stop)
+        if cues:
+            first = min(a for a, _, _ in cues)
+            return set(range(first if self.own.find(texts, start, first) else start, stop))
+        if self.conditional.find(texts, start, stop) and self.conditional_verbs.find(texts, start, stop):
+            return set(range(start, stop))
+        return set()
 
     def _reported(self, texts: list[str], words: list[Word], clauses: dict[int, tuple[int, int]]) -> set[int]:
         """Clauses that tell of something read or heard, or of someone else's past."""
@@ -145,12 +215,15 @@ class Context:
     now_clauses: set[int]
     past_sentences: set[int]
     reported_clauses: set[int]
-    hypothetical_sentences: set[int]
+    hypothetical: set[int]  # word positions
     benign: dict[int, set[str]]  # sentence -> harmless causes it gives
     overridden: set[int]  # clauses that say a sign is new or worse
     every_sign: tuple[str, ...] = ()  # harmless causes that count for every sign
+    resolved: set[int] = frozenset()  # word positions an "it's over now" covers
+    cause_overridden: dict[str, set[int]] = None  # cause -> clauses that say it does not explain this
+    hypothetical_sentences: set[int] = frozenset()
 
-    def status(self, position: int, explained_by: tuple[str, ...] = ()) -> str:
+    def status(self, position: int, explained_by: tuple[str, ...] = (), counts_when_over: bool = False) -> str:
         """What a sign word at `position` counts as."""
         word = self.words[position]
         if position in self.negated:
@@ -159,10 +232,14 @@ class Context:
             return REPORTED
         if word.sentence in self.past_sentences and word.clause not in self.now_clauses:
             return PAST
-        if word.sentence in self.hypothetical_sentences:
+        if position in self.resolved and not counts_when_over:
+            return RESOLVED
+        if position in self.hypothetical:
             return HYPOTHETICAL
-        causes = self.benign.get(word.sentence, set()) & {*explained_by, *self.every_sign}
-        if causes and not {word.clause - 1, word.clause, word.clause + 1} & self.overridden:
+        near = {word.clause - 1, word.clause, word.clause + 1}
+        causes = {c for c in self.benign.get(word.sentence, set()) & {*explained_by, *self.every_sign}
+                  if not near & (self.cause_overridden or {}).get(c, set())}
+        if causes and not near & self.overridden:
             return EXPLAINED
         return AFFIRMED
 

@@ -43,21 +43,26 @@ class SignRules:
         self.groups = {s.id: {g: PhraseSet(t) for g, t in s.groups().items()} for s in book.signs}
         self.unless = {s.id: PhraseSet(t for terms in s.unless.values() for t in terms) for s in book.signs}
         sign_words = set().union(*(p.words() for groups in self.groups.values() for p in groups.values()))
-        # Mend typos towards sign words only, never away from a word the context relies on.
-        self.speller = Speller(sign_words, dictionary | frozenset(context.words())) if dictionary else None
+        # Mend typos towards sign words only, never away from a word the context or an `unless` relies on.
+        kept = frozenset(context.words()).union(*(p.words() for p in self.unless.values()))
+        self.speller = Speller(sign_words, dictionary | kept) if dictionary else None
         self._turns: dict[str, dict[str, set[str]]] = {}  # earlier turns, read once
 
     def read(self, message: str, history: list[str] = ()) -> Reading:
-        words = words_of(message, self.context.clause_breaks, self.speller)
+        words = words_of(message, self.context.clause_breaks, self.speller, self.context.shorthand)
         texts = [w.text for w in words]
         clauses = _clause_spans(words)
+        # A sign's words inside an idiom ("cabin fever", "a bit") are none; words that hold one
+        # ("a bit off") still count.
+        idioms = self.context.idiom_positions(texts)
         raw: dict[str, dict[str, list[tuple[int, int]]]] = {}
         covered: set[int] = set()
         inside: set[int] = set()  # inside a sign's words of two or more ("ice cold")
         for sign in self.book.signs:
             raw[sign.id] = {}
             for group, phrases in self.groups[sign.id].items():
-                spans = [(a, b) for start, stop in clauses for a, b, _ in phrases.find(texts, start, stop)]
+                spans = [(a, b) for start, stop in clauses for a, b, _ in phrases.find(texts, start, stop)
+                         if not set(range(a, b)) <= idioms]
                 raw[sign.id][group] = spans
                 covered |= {i for a, b in spans for i in range(a, b)}
                 inside |= {i for a, b in spans if b - a > 1 for i in range(a, b)}
@@ -80,7 +85,7 @@ class SignRules:
     def _status(self, context: Context, sign: Sign, group: str, position: int) -> str:
         if group in sign.circumstances:
             return AFFIRMED if context.circumstance_counts(position) else NEGATED
-        return context.status(position, sign.explained_by)
+        return context.status(position, sign.explained_by, sign.counts_when_over)
 
     def _earlier(self, history: list[str]) -> dict[str, set[str]]:
         """Per sign, the groups that counted in the person's recent turns."""
@@ -96,7 +101,10 @@ class SignRules:
         groups = self._turns.get(turn)
         if groups is None:
             reading = self.read(turn)
-            groups = {s.id: {g for g, hits in reading.found[s.id].items() if any(st == AFFIRMED for _, st in hits)}
+            # A body part named in a general question ("what causes pain in the ankle?") counts
+            # too: the next turn often answers it ("mine is hot and red now").
+            groups = {s.id: {g for g, hits in reading.found[s.id].items()
+                             if any(st == AFFIRMED or (st == HYPOTHETICAL and g in s.lexicon) for _, st in hits)}
                       for s in self.book.signs}
             if len(self._turns) >= 1024:
                 self._turns.pop(next(iter(self._turns)))
@@ -142,9 +150,10 @@ class SignRules:
             if window & cancelled:
                 continue
             best = max(best, {g for g, found_in in where.items() if found_in & window}, key=len)
-        # Groups said in recent turns complete the message, which must add one of its own.
+        # Groups said in recent turns complete the message, which must add one of its own; a
+        # requirement the earlier turns met by themselves was answered then, and is not again.
         own = set(here) | best
-        have = own | ({g for g in requirement if g in earlier} if own else set())
+        have = own | ({g for g in requirement if g in earlier} if own and not set(requirement) <= earlier else set())
         return len(have) / len(requirement)
 
     def _anywhere(self, reading: Reading, sign: Sign, group: str, counting: set[str] | None) -> bool:
@@ -165,11 +174,13 @@ class SignRules:
         if any(status != AFFIRMED for group in sign.lexicon for _, status in found[group]):
             return None
 
-        def counts(group: str) -> bool:
-            return any(status == AFFIRMED for _, status in found[group]) or group in earlier
-
         best = None
         for requirement in sign.requires:
+            before = earlier if not set(requirement) <= earlier else set()
+
+            def counts(group: str, before: set[str] = before) -> bool:
+                return any(status == AFFIRMED for _, status in found[group]) or group in before
+
             own = [g for g in requirement if g in sign.lexicon]
             if not all(counts(g) for g in requirement if g in sign.circumstances):
                 continue
@@ -193,7 +204,7 @@ class SignRules:
         sentences = {words[i].sentence for i in inside}
         row += [
             float(any(i in ctx.negated for i in inside)),
-            float(bool(sentences & ctx.past_sentences)),
+            float(bool(sentences & ctx.past_sentences) or any(i in ctx.resolved for i in inside)),
             float(any(words[i].clause in ctx.reported_clauses for i in inside)),
             float(bool(sentences & ctx.hypothetical_sentences)),
             float(any(ctx.benign.get(s) for s in sentences)),

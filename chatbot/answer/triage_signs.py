@@ -12,6 +12,8 @@ A sign file (see `rules/triage/cold-pale-foot.yaml`)::
     near: adjacent                          # optional: clause (words in one clause) | adjacent (or the next)
     unless: {far: [far, properly]}          # optional: in the sign's clause, these cancel it
     explained_by: [ice, bruise]             # optional: harmless causes (rules/triage_context.yaml)
+    counts_when_over: true                  # optional: needs care even when it has passed ("it went
+                                            # back to normal"), as a mini-stroke does
     examples:
       fire: ["my foot has gone cold and white", {turns: ["fell off a ladder", "now my foot is white"]}]
       no_fire: ["my foot is cold after icing it"]
@@ -37,7 +39,7 @@ LEVELS = ("emergency", "urgent")
 SHARED = "_shared.yaml"
 ORDINARY = "_ordinary.yaml"
 _FIELDS = {"id", "level", "label", "description", "lexicon", "circumstances", "requires", "near", "unless",
-           "explained_by", "examples"}
+           "explained_by", "counts_when_over", "examples"}
 NEAR = {"clause": 0, "adjacent": 1}  # how far apart a sign's words may be: one clause, or the next too
 
 
@@ -67,6 +69,7 @@ class Sign:
     explained_by: tuple[str, ...]
     fire: tuple[Example, ...]
     no_fire: tuple[Example, ...]
+    counts_when_over: bool = False
 
     def groups(self) -> dict[str, tuple[str, ...]]:
         return {**self.lexicon, **self.circumstances}
@@ -165,6 +168,9 @@ def _sign(path: Path, data: dict, shared_lexicon: dict, shared_circumstances: di
     near = data.get("near", "adjacent")
     if near not in NEAR:
         raise TriageRulesError(f"{name}: field 'near' is {near!r}; use one of {', '.join(NEAR)}.")
+    counts_when_over = data.get("counts_when_over", False)
+    if not isinstance(counts_when_over, bool):
+        raise TriageRulesError(f"{name}: field 'counts_when_over' must be true or false.")
     used = {g for alternative in requires for g in alternative}
     return Sign(
         id=data["id"], level=data["level"], label=" ".join(data["label"].split()),
@@ -173,7 +179,7 @@ def _sign(path: Path, data: dict, shared_lexicon: dict, shared_circumstances: di
         circumstances={g: t for g, t in circumstances.items() if g in used},
         requires=tuple(tuple(r) for r in requires), near=NEAR[near],
         unless=_groups(data.get("unless", {}), path, "unless"), explained_by=tuple(explained_by),
-        **_examples(data["examples"], path),
+        **_examples(data["examples"], path), counts_when_over=counts_when_over,
     )
 
 

@@ -20,9 +20,17 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[.&][a-z0-9]+)*|[.!?;,\n]")
 _SENTENCE_END = frozenset(".!?;\n")
 
 
+# "it's", "he's", "what's" keep their "s" ("its", "hes"); a noun's "'s" is dropped ("dad's foot's
+# gone" -> "dad foot gone") so that "dad" and "foot" are found as themselves.
+_CONTRACTED_S = re.compile(r"\b(?!(?:it|he|she|that|what|there|here|who|where|how|let|one|nothing|"
+                           r"something|everything)'s\b)([a-z]+)'s\b")
+
+
 def normalize(text: str) -> str:
-    """Lowercase; apostrophes dropped ("can't" -> "cant"); hyphens and slashes become spaces."""
+    """Lowercase; a noun's "'s" dropped, other apostrophes dropped ("can't" -> "cant");
+    hyphens and slashes become spaces."""
     text = text.lower().replace("’", "'").replace("‘", "'").replace("`", "'")
+    text = _CONTRACTED_S.sub(r"\1", text)
     return re.sub(r"[-_/]", " ", text.replace("'", ""))
 
 
@@ -33,9 +41,11 @@ class Word:
     clause: int  # numbered across the whole message
 
 
-def words_of(text: str, clause_breaks: PhraseSet | None = None, speller: Speller | None = None) -> list[Word]:
+def words_of(text: str, clause_breaks: PhraseSet | None = None, speller: Speller | None = None,
+             shorthand: dict[str, str] | None = None) -> list[Word]:
     """The message's words, each with its sentence and clause. A clause ends at , ; . ! ? a new
-    line, or before a clause-break phrase ("but", "and then")."""
+    line, or before a clause-break phrase ("but", "and then"). Text shorthand is spelled out
+    first ("n" -> "and", "rly" -> "really")."""
     raw: list[tuple[str, int]] = []  # (word, sentence)
     commas: set[int] = set()  # a clause ends before the word at this index
     sentence = 0
@@ -46,6 +56,7 @@ def words_of(text: str, clause_breaks: PhraseSet | None = None, speller: Speller
         elif token == ",":
             commas.add(len(raw))
         else:
+            token = shorthand.get(token, token) if shorthand else token
             raw.append((speller.mend(token) if speller else token, sentence))
     texts = [w for w, _ in raw]
     starts = set(commas)
@@ -136,15 +147,37 @@ class Speller:
     def mend(self, word: str) -> str:
         if len(word) < 5 or not word.isalpha() or word in self.targets or word in self.dictionary:
             return word
+        # "nicked" (nick), "pints" (pint), "hoping" (hope), "swapping" (swap): a known word with an ending.
+        stems = {stem for end in _ENDINGS if word.endswith(end) for stem in _stems(word[: -len(end)])}
+        if stems & self.dictionary:
+            return word
         if word not in self._cache:
             candidates = set().union(*(self._index.get(k, set()) for k in {word, *_deletions(word)}))
-            close = sorted(c for c in candidates if _within_one_edit(word, c))
-            self._cache[word] = close[0] if close else word
+            close = sorted((_edit_rank(word, c), c) for c in candidates if _within_one_edit(word, c))
+            self._cache[word] = close[0][1] if close else word
         return self._cache[word]
+
+
+_ENDINGS = ("s", "es", "ed", "d", "ing", "er", "ers", "y")
+
+
+def _stems(base: str) -> tuple[str, ...]:
+    doubled = len(base) > 2 and base[-1] == base[-2] and base[-1] not in "aeiou"
+    return (base, base + "e", base[:-1]) if doubled else (base, base + "e")
 
 
 def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _edit_rank(typo: str, word: str) -> int:
+    """Which mend is likelier when two sign words are one edit away ("speading": "spreading", not
+    "speaking"): a dropped letter first, then swapped neighbours, an extra letter, a wrong one."""
+    if len(word) > len(typo):
+        return 0
+    if len(word) == len(typo):
+        return 1 if sorted(word) == sorted(typo) else 3
+    return 2
 
 
 def _within_one_edit(a: str, b: str) -> bool:

@@ -111,3 +111,54 @@ def test_typos_are_mended_towards_sign_words_only(triage):
 def test_a_stroke_sign_in_an_ankle_question_fires(triage):
     result = triage.run("how long does ankle tendonitis take to heal? also my mum's face is drooping on one side")
     assert result.level == "emergency" and result.signs[0].id == "stroke-signs"
+
+
+@pytest.mark.parametrize(("sign", "denied_after"), [
+    ("my face is drooping and my speech is slurred", "my face and speech are all fine, it's only my ankle"),
+    ("my toes are blue and cold", "my toes are fine, my heel hurts when I walk"),
+])
+def test_a_denial_said_after_its_words(triage, sign, denied_after):
+    assert level(triage, sign) is not None
+    assert level(triage, denied_after) is None
+
+
+def test_a_denial_after_its_words_does_not_reach_into_another_clause(triage):
+    assert level(triage, "his face is drooping and my foot is fine") == "emergency"
+
+
+@pytest.mark.parametrize(("sign", "over"), [
+    ("my toes went white and cold", "my toes went white and cold but they go back pink once I'm warm"),
+    ("calf felt tight and swollen after the flight", "calf felt tight after the flight but it went after a walk"),
+])
+def test_a_sign_that_is_over(triage, sign, over):
+    assert level(triage, sign) is not None
+    assert level(triage, over) is None
+
+
+def test_a_clinicians_finding_at_the_end_of_the_story_explains_it(triage):
+    story = "fell off my bike last week and I can't walk on my foot"
+    assert level(triage, story) == "urgent"
+    assert level(triage, story + ". the x-ray showed no break and they said it's a sprain") is None
+    # Signs told after the finding are new since it.
+    assert level(triage, "the nurse said the wound looked fine. since yesterday there's green pus and the redness "
+                         "has spread up my foot") == "urgent"
+
+
+@pytest.mark.parametrize("message", [
+    "feeling a bit better about my ankle, the physio helps",  # "a bit" is no bite
+    "my arch is collapsing, the podiatrist gave me insoles",  # a structure, not a person
+    "I get pins and needles in the bottom of my foot after long rides",  # not the saddle area
+    "I've been swapping between a heat pad and ice",  # "swapping" is no typo of a sign word
+])
+def test_everyday_words_are_no_sign_words(triage, message):
+    assert level(triage, message) is None
+
+
+def test_an_idiom_inside_a_longer_sign_phrase_still_counts(triage):
+    assert level(triage, "his speech is a bit off and his face is drooping on one side") == "emergency"
+
+
+def test_typos_mend_to_the_likeliest_sign_word(triage):
+    speller = triage.rules.speller
+    assert speller.mend("speading") == "spreading"  # a dropped letter, not "speaking"
+    assert speller.mend("swapping") == "swapping"  # swap + p + ing

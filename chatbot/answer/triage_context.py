@@ -43,6 +43,7 @@ class ContextRules:
         self.scope = int(negation["scope"])
         self.scope_ends = PhraseSet(negation["scope_ends"])
         self.clause_scope_ends = PhraseSet(negation["clause_scope_ends"])
+        self.after_negation = PhraseSet(negation["after"])
         self.past = PhraseSet(data["past"])
         resolved = data["resolved"]
         self.resolved = PhraseSet(resolved["cues"])
@@ -74,7 +75,8 @@ class ContextRules:
 
     def words(self) -> set[str]:
         """Every word the context lists: never "mended" into a sign word."""
-        sets = [self.clause_breaks, self.negation, self.pseudo_negation, self.scope_ends, self.clause_scope_ends,
+        sets = [self.clause_breaks, self.negation, self.after_negation, self.pseudo_negation, self.scope_ends,
+                self.clause_scope_ends,
                 self.past, self.resolved, self.returns, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
@@ -121,14 +123,14 @@ class ContextRules:
                 benign[sent] = benign.get(sent, set()) | (benign[found[-1]] & set(self.every_sign))
         return Context(words, negated, now_clauses, past_sentences, self._reported(texts, words, clauses),
                        hypothetical, benign, overridden, self.every_sign,
-                       self._resolved(texts, words, sentences, covered, negated), cause_overridden,
+                       self._resolved(texts, words, sentences, inside, negated), cause_overridden,
                        {words[i].sentence for i in hypothetical})
 
     def idiom_positions(self, texts: list[str]) -> set[int]:
         return self.idioms.positions(texts)
 
     def _resolved(self, texts: list[str], words: list[Word], sentences: dict[int, tuple[int, int]],
-                  covered: set[int], negated: set[int]) -> set[int]:
+                  inside: set[int], negated: set[int]) -> set[int]:
         """Positions of words that a later "it's over now" covers: those before the cue in its
         sentence, and the sentence before; not when something after the cue says it is back,
         nor in a clause that says so itself."""
@@ -136,7 +138,7 @@ class ContextRules:
         back_clauses = {words[a].clause for a, _, _ in returns}
         out: set[int] = set()
         for a, b, _ in self.resolved.find(texts):
-            if a in covered or a in negated:  # "has not stopped" is a sign; "hasn't healed" is no recovery
+            if a in inside or a in negated:  # "has not stopped" is a sign; "hasn't healed" is no recovery
                 continue
             sent = words[a].sentence
             stop = sentences[sent][1]
@@ -164,6 +166,14 @@ class ContextRules:
                 if words[i].clause != words[i - 1].clause and (i in clause_ends or i in ends):
                     break
                 negated.add(i)
+        # Said after the words it denies: "my face, arms and speech are all fine".
+        for a, _, _ in self.after_negation.find(texts):
+            for i in range(a - 1, max(-1, a - 1 - self.scope), -1):
+                if words[i].sentence != words[a].sentence or i in ends:
+                    break
+                negated.add(i)
+                if words[i].clause != words[i - 1].clause and i in clause_ends:
+                    break
         return negated
 
     def _hypothetical(self, texts: list[str], start: int, stop: int) -> set[int]:

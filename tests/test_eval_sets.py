@@ -164,7 +164,12 @@ def test_shipped_sets_cover_every_category_and_safety_is_critical(shipped):
     cases = [c for s in shipped for c in s.cases]
     by_category = {c.category for c in cases}
     assert by_category >= {"in_scope", "symptoms", "follow_up", "emergency", "out_of_scope", "dosing", "adversarial"}
-    assert all(c.severity == "critical" for c in cases if c.expect == "emergency" or c.category == "dosing")
+    # Every emergency is critical, except in a vignette set measured by its escalation gates
+    # (recall and its 95% lower bound over hundreds of cases).
+    gated = {s.name for s in shipped if any(g.startswith("escalation_recall") for g in s.gates)}
+    assert gated, "a vignette set with escalation gates is shipped"
+    assert all(c.severity == "critical" for c in cases
+               if (c.expect == "emergency" and c.suite not in gated) or c.category == "dosing")
     assert sum(1 for c in cases if c.expect == "emergency") >= 14  # two or more per urgent sign (7 in the rules)
     assert sum(1 for c in cases if c.category == "emergency" and c.expect != "emergency") >= 5  # near-misses
     assert any(("assistant", "auto") in c.turns for c in cases)

@@ -70,6 +70,7 @@ def test_a_follow_up_about_a_child_is_still_about_a_child(reader):
     ("should i use heat or ice on my tendon?", "not_covered", "heat"),
     ("does gabapentin work for tarsal tunnel syndrome?", "not_covered", "gabapentin"),
     ("what's the treatment for posterior ankle impingement?", "not_covered", "treatment for posterior ankle"),
+    ("my physio said FHL or FDL tendinitis. what's the difference?", "not_covered", "FHL"),
 ])
 def test_the_reply_says_first_what_the_article_does_not_cover(fake_bot, message, kind, words):
     reply = fake_bot.reply(message)
@@ -85,3 +86,13 @@ def test_a_child_gets_no_adult_treatment_list(fake_bot):
 
 def test_an_ordinary_question_has_no_notice(fake_bot):
     assert fake_bot.reply("what are the symptoms of tarsal tunnel syndrome?").notices == []
+
+
+@pytest.mark.parametrize("message", [
+    "my GP thinks it's PTTD, what helps? tbh I'm worried",  # everyday, the glossary's, chat
+    "is FDL tendinitis common in dancers?",  # the initials of a condition the article covers
+    "what is PTT and how is it treated ASAP?",
+])
+def test_abbreviations_the_articles_know_are_no_gap(fake_bot, message):
+    assert not any(n.kind == "not_covered" and any(a in n.text for a in ("GP", "PTT", "FDL", "ASAP"))
+                   for n in fake_bot.reply(message).notices)

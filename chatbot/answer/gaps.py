@@ -67,6 +67,9 @@ class GapFinder:
         if reading is not None and reading.group and self._not_written_for(reading.group, cited):
             found.append(Notice("population", self.wording.fill(self.phrases[reading.group])))
         named = self.missing(reading.ask if reading is not None and reading.asks else "", cited)
+        if reading is not None:  # an abbreviation of the story counts too: "either FHL or FDL, which?"
+            named += [a for a in self.scope.unknown_abbreviations(f"{reading.context} {reading.ask}",
+                                                                   self.rules.chat_abbreviations) if a not in named]
         if named:
             found.append(Notice("not_covered", self.wording.fill(self.phrases["not_covered"], named=_join(named))))
         intents = set(intents)

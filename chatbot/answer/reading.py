@@ -36,6 +36,7 @@ class ReadingRulesFile(RulesFile):
     group_excludes: dict[str, tuple[str, ...]]
     smalltalk: dict[str, re.Pattern]
     aspects: tuple[str, ...]
+    chat_abbreviations: tuple[str, ...] = ()
     role_words: dict[str, str]
     symptom_match: dict[str, float]
 

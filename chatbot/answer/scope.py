@@ -57,6 +57,10 @@ def _stems(text: str) -> list[str]:
     return list(_phrase_stems(text))
 
 
+# Written in capitals, two to five letters: FHL, DVT (and not "I" or "A&E").
+_ABBREVIATION = re.compile(r"\b[A-Z]{2,5}\b")
+
+
 class Scope:
     def __init__(self, corpus_text: str, topics: Topics, everyday_words: Iterable[str] = (),
                  rules: ScopeRulesFile | None = None) -> None:
@@ -68,6 +72,7 @@ class Scope:
             s for w in set(words(corpus_text)) if len(w) >= self.rules.min_anchor_letters
             and (s := _stemmer.stemWord(w.replace("'", ""))) not in everyday and w not in everyday_words
         }
+        self._everyday = frozenset(everyday_words)
         self._other_topics = [re.compile(p, re.I) for p in self.rules.other_topics]
         self._reveal = re.compile(self.rules.reveal_rules, re.I)
         self._injection = re.compile(self.rules.injection, re.I)
@@ -80,6 +85,21 @@ class Scope:
     def covers(self, phrase: str) -> bool:
         """Whether the corpus mentions this phrase (as whole words, any plural)."""
         return f" {' '.join(_stems(phrase))} " in self._corpus
+
+    def unknown_abbreviations(self, text: str, chat: Iterable[str] = ()) -> list[str]:
+        """Abbreviations the text names that the articles do not: not an everyday word, not a
+        word of the articles, not one of the glossary's, not a condition's initials ("FDL":
+        Flexor Digitorum Longus). "FHL" in an ask about toe tendons is one."""
+        known = {a.lower() for a in self.topics.glossary.long_forms} | {c.lower() for c in chat}
+        initials = {"".join(w[0] for w in words(name)) for t in self.topics.topics for name in (t.name, *t.aliases)}
+        unknown = []
+        for abbreviation in dict.fromkeys(_ABBREVIATION.findall(text)):
+            low = abbreviation.lower()
+            if (low in self._everyday or low in known or self.covers(low)
+                    or any(i.startswith(low) for i in initials)):
+                continue
+            unknown.append(abbreviation)
+        return unknown
 
     def anchored(self, text: str) -> bool:
         """Names a topic of the corpus, or a word of the articles that is not an everyday word."""

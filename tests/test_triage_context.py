@@ -124,6 +124,7 @@ def test_a_denial_said_after_its_words(triage, sign, denied_after):
 
 def test_a_denial_after_its_words_does_not_reach_into_another_clause(triage):
     assert level(triage, "his face is drooping and my foot is fine") == "emergency"
+    assert level(triage, "the cut on my foot is bleeding and it won't stop, everything else is fine") == "emergency"
 
 
 @pytest.mark.parametrize(("sign", "over"), [

@@ -163,3 +163,16 @@ def test_the_detector_speaks_only_on_the_rules_evidence(shipped_rules, sign, mes
     result = triage.run(message)
     assert result.escalated == escalated, result
     assert all(h.id == sign and h.by == "detector" for h in result.signs)
+
+
+def test_a_large_library_lends_the_detector_a_fixed_sample_of_its_sentences():
+    from chatbot.answer.triage import ordinary_sample
+
+    few = [f"sentence {i}" for i in range(10)]
+    assert ordinary_sample(few, limit=50) == few
+    many = [f"sentence {i}" for i in range(500)]
+    sample = ordinary_sample(many, limit=50)
+    assert len(sample) == 50 and set(sample) <= set(many)
+    assert ordinary_sample(list(reversed(many)), limit=50) == sample  # the same library, the same sample
+    changed = ordinary_sample([*many[:-1], "a new sentence"], limit=50)
+    assert len(set(changed) & set(sample)) >= 49

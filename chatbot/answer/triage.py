@@ -46,6 +46,17 @@ from chatbot.search.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 _SEVERITY = {"emergency": 2, "urgent": 1}
+# The articles' sentences are the detector's ordinary text; a library of a thousand articles
+# lends a fixed sample of them, so the detector trains as fast as for a few.
+MAX_ORDINARY_SENTENCES = 3000
+
+
+def ordinary_sample(sentences: Sequence[str], limit: int = MAX_ORDINARY_SENTENCES) -> list[str]:
+    """All the sentences when they are few; else `limit` of them, chosen by their content's hash
+    (the same library gives the same sample, and one changed article changes it little)."""
+    if len(sentences) <= limit:
+        return list(sentences)
+    return sorted(set(sentences), key=lambda s: hashlib.sha256(s.encode()).hexdigest())[:limit]
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class Triage:
         rules = SignRules(load_signs(signs_dir, frozenset(context.benign)), context, vocabulary())
         if embedder is None or not learned:
             return cls(rules)
+        sentences = ordinary_sample(sentences)
         fingerprint = fingerprint_of(
             rules.book.fingerprint, _file_digest(context_path), _model_fingerprint(embedder),
             hashlib.sha256("\n".join(sentences).encode()).hexdigest(),

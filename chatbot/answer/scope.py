@@ -73,6 +73,7 @@ class Scope:
             and (s := _stemmer.stemWord(w.replace("'", ""))) not in everyday and w not in everyday_words
         }
         self._everyday = frozenset(everyday_words)
+        self._initials_cache: frozenset[str] | None = None
         self._other_topics = [re.compile(p, re.I) for p in self.rules.other_topics]
         self._reveal = re.compile(self.rules.reveal_rules, re.I)
         self._injection = re.compile(self.rules.injection, re.I)
@@ -90,16 +91,20 @@ class Scope:
         """Abbreviations the text names that the articles do not: not an everyday word, not a
         word of the articles, not one of the glossary's, not a condition's initials ("FDL":
         Flexor Digitorum Longus). "FHL" in an ask about toe tendons is one."""
+        found = dict.fromkeys(_ABBREVIATION.findall(text))
+        if not found:
+            return []
         known = {a.lower() for a in self.topics.glossary.long_forms} | {c.lower() for c in chat}
-        initials = {"".join(w[0] for w in words(name)) for t in self.topics.topics for name in (t.name, *t.aliases)}
-        unknown = []
-        for abbreviation in dict.fromkeys(_ABBREVIATION.findall(text)):
-            low = abbreviation.lower()
-            if (low in self._everyday or low in known or self.covers(low)
-                    or any(i.startswith(low) for i in initials)):
-                continue
-            unknown.append(abbreviation)
-        return unknown
+        return [a for a in found if not (a.lower() in self._everyday or a.lower() in known or self.covers(a.lower())
+                                         or a.lower() in self._initials())]
+
+    def _initials(self) -> frozenset[str]:
+        """Every start of every condition name's initials ("f", "fd", "fdl", "fdlt"), found once."""
+        if self._initials_cache is None:
+            names = (n for t in self.topics.topics for n in (t.name, *t.aliases))
+            initials = ("".join(w[0] for w in words(n)) for n in names)
+            self._initials_cache = frozenset(i[:k] for i in initials for k in range(2, len(i) + 1))
+        return self._initials_cache
 
     def anchored(self, text: str) -> bool:
         """Names a topic of the corpus, or a word of the articles that is not an everyday word."""

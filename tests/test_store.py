@@ -262,3 +262,50 @@ def test_the_url_comes_from_the_settings(tmp_path):
         "postgresql+psycopg://app:pw@db/chat"
     assert Store(database_url(Settings().with_(database_url="postgresql://app:pw@db/chat"))).where == \
         "postgresql+psycopg://app:***@db/chat"
+
+
+def test_each_list_comes_a_page_at_a_time_in_the_same_order_as_the_whole_report(store, clock):
+    for day in range(5):
+        store.record_replies([Recorded(f"d{day}-{n}", f"q{day}-{n}", answer(*(f"s{day}{k}" for k in range(n + 1))))
+                              for n in range(3)] + [Recorded(f"e{day}", "help", EMERGENCY)])
+        clock.now += timedelta(days=1)
+    clock.now -= timedelta(days=1)
+    for n in range(7):
+        store.add_feedback("down", question=f"rated {n}", answer="a")
+        store.add_pin(f"pin {n}", ["article/x"], [1.0], "m", 0.75, 1)
+    report = store.report(days=30)
+
+    def every(page_of, limit):
+        rows, offset = [], 0
+        while True:
+            page = page_of(limit, offset)
+            assert len(page.rows) <= limit and page.offset == offset
+            rows += page.rows
+            if offset + limit >= page.total:
+                assert len(rows) == page.total
+                return rows
+            offset += limit
+
+    assert every(lambda limit, offset: store.days_page(30, limit, offset), 2) == report.per_day
+    assert every(lambda limit, offset: store.sections_page(30, limit, offset), 4) == report.sections
+    assert every(lambda limit, offset: store.articles_page(30, limit, offset), 1) == report.articles
+    assert every(lambda limit, offset: store.signs_page(30, limit, offset), 1) == report.signs
+    assert [r["question"] for r in every(store.feedback_page, 3)] == [f"rated {n}" for n in reversed(range(7))]
+    assert [p.label for p in every(store.pins_page, 3)] == [p.label for p in store.pins()]
+    assert store.days_page(30, 2, 10).rows == [] and store.days_page(30, 2, 10).total == 5
+    assert store.kinds(30) == ["answer", "emergency"] and store.totals(30) == report.totals
+    assert store.days_page(2, 10).total == 2 and store.since(2) == (clock.now - timedelta(days=1)).date().isoformat()
+
+
+def test_the_unanswered_version_changes_when_the_unanswered_questions_do(store, clock):
+    first = store.unanswered_version()
+    store.record_replies([Recorded("a1", "what helps", answer("a"))])
+    assert store.unanswered_version() == first  # an answer is not unanswered
+    store.record_replies([Recorded("o1", "fix my car", DECLINED)])
+    second = store.unanswered_version()
+    assert second != first
+    store.add_feedback("down", message_id="a1")
+    assert store.unanswered_version() != second
+    clock.now += timedelta(days=40)
+    store.purge()
+    assert store.unanswered_version() == (0, 0, 0, 0)

@@ -90,6 +90,16 @@ class Report:
     signs: list[dict[str, Any]] = field(default_factory=list)  # [{"level", "sign", "replies"}]
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a longer list, as the database returned it: `rows` from `offset` on."""
+
+    rows: list[Any]
+    total: int  # rows in the whole list
+    offset: int
+    limit: int
+
+
 def database_url(settings: Any) -> str:
     """CHATBOT_DATABASE_URL, or the SQLite file under the data folder; PostgreSQL goes through psycopg 3."""
     url = settings.database_url.strip()
@@ -283,6 +293,10 @@ class Store:
             rows = connection.execute(sa.select(t.feedback).order_by(order).limit(limit)).mappings().all()
         return [dict(row) for row in rows]
 
+    def feedback_page(self, limit: int, offset: int = 0) -> Page:
+        """Ratings, newest first."""
+        return self._page(sa.select(t.feedback).order_by(t.feedback.c.id.desc()), limit, offset)
+
     def reply_rows(self, limit: int | None = None) -> list[dict]:
         """Replies, newest first, each with its cited sections and signs."""
         with self._begin() as connection:
@@ -336,42 +350,75 @@ class Store:
                 t.feedback.c.id.in_(feedback_ids), t.feedback.c.question.is_not(None))).scalars()
         return found
 
+    def unanswered_version(self) -> tuple[int, ...]:
+        """Changes whenever `unanswered()` would: for caching what is worked out from it."""
+        r, f = t.replies, t.feedback
+        with self._begin() as connection:
+            replies = connection.execute(sa.select(sa.func.count(), sa.func.max(r.c.id)).where(
+                r.c.question.is_not(None), sa.or_(r.c.kind == "out_of_scope", r.c.not_covered))).one()
+            down = connection.execute(sa.select(sa.func.count(), sa.func.max(f.c.id)).where(
+                f.c.rating == "down", f.c.question.is_not(None))).one()
+        return tuple(int(n or 0) for n in (*replies, *down))
+
+    # --- reports: counts over the last `days` days, whole or a page at a time ---------------
     def report(self, days: int = 30) -> Report:
         """Counts over the last `days` days: replies per day by kind, by article and section,
         the emergency signs recognised, and feedback."""
-        since = (self.clock() - timedelta(days=days - 1)).date()
-        r, s, g, f = t.replies, t.reply_sections, t.reply_signs, t.feedback
-        count = sa.func.count().label("replies")
+        since = self._since(days)
         with self._begin() as connection:
-            per_kind = connection.execute(
-                sa.select(r.c.day, r.c.kind, count).where(r.c.day >= since).group_by(r.c.day, r.c.kind)).all()
-            sections = connection.execute(
-                sa.select(s.c.article_id, s.c.article_title, s.c.chunk_id, s.c.section, s.c.label,
-                          sa.func.count(sa.distinct(s.c.reply_id)).label("replies"))
-                .join(r, r.c.id == s.c.reply_id).where(r.c.day >= since)
-                .group_by(s.c.article_id, s.c.article_title, s.c.chunk_id, s.c.section, s.c.label)
-                .order_by(sa.desc("replies"), s.c.chunk_id)).mappings().all()
-            articles = connection.execute(
-                sa.select(s.c.article_id, s.c.article_title, sa.func.count(sa.distinct(s.c.reply_id)).label("replies"))
-                .join(r, r.c.id == s.c.reply_id).where(r.c.day >= since)
-                .group_by(s.c.article_id, s.c.article_title).order_by(sa.desc("replies"))).mappings().all()
-            signs = connection.execute(
-                sa.select(g.c.level, g.c.sign, count).join(r, r.c.id == g.c.reply_id).where(r.c.day >= since)
-                .group_by(g.c.level, g.c.sign).order_by(sa.desc("replies"), g.c.sign)).mappings().all()
-            ratings = dict(connection.execute(
-                sa.select(f.c.rating, sa.func.count()).where(f.c.created_at >= since.isoformat())
-                .group_by(f.c.rating)).all())
-            unanswered = connection.execute(sa.select(sa.func.count()).where(
-                r.c.day >= since, sa.or_(r.c.kind == "out_of_scope", r.c.not_covered))).scalar_one()
-        days_seen: dict[date, dict[str, Any]] = {}
-        for day, kind, n in per_kind:
-            days_seen.setdefault(day, {"day": day.isoformat()})[kind] = n
-        per_day = [days_seen[d] for d in sorted(days_seen, reverse=True)]
-        totals = {"replies": sum(n for _, _, n in per_kind), "unanswered": int(unanswered),
-                  "rated_up": int(ratings.get("up", 0)), "rated_down": int(ratings.get("down", 0)),
-                  "signs_recognised": sum(row["replies"] for row in signs)}
-        return Report(days, since.isoformat(), totals, per_day, [dict(x) for x in sections],
-                      [dict(x) for x in articles], [dict(x) for x in signs])
+            per_day = _per_day(connection, since)
+            sections, articles, signs = (
+                [dict(x) for x in connection.execute(query).mappings().all()]
+                for query in (_sections(since), _articles(since), _signs(since)))
+            totals = _totals(connection, since)
+        return Report(days, since.isoformat(), totals, per_day, sections, articles, signs)
+
+    def totals(self, days: int = 30) -> dict[str, int]:
+        """The report's totals alone: replies, unanswered, ratings, signs recognised."""
+        with self._begin() as connection:
+            return _totals(connection, self._since(days))
+
+    def since(self, days: int = 30) -> str:
+        """The first day (UTC, ISO) a report over `days` days counts."""
+        return self._since(days).isoformat()
+
+    def days_page(self, days: int, limit: int, offset: int = 0) -> Page:
+        """Replies per day by kind ({"day", kind: n, ...}), newest day first."""
+        since, r = self._since(days), t.replies
+        every_day = sa.select(r.c.day).where(r.c.day >= since).group_by(r.c.day).order_by(r.c.day.desc())
+        with self._begin() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(every_day.subquery())).scalar_one()
+            shown = list(connection.execute(every_day.limit(limit).offset(offset)).scalars())
+            rows = _per_day(connection, since, shown) if shown else []
+        return Page(rows, int(total), offset, limit)
+
+    def kinds(self, days: int = 30) -> list[str]:
+        """The kinds of reply given over the period, for the per-day table's columns."""
+        r = t.replies
+        with self._begin() as connection:
+            return list(connection.execute(sa.select(r.c.kind).where(r.c.day >= self._since(days))
+                                           .group_by(r.c.kind).order_by(r.c.kind)).scalars())
+
+    def sections_page(self, days: int, limit: int, offset: int = 0) -> Page:
+        """Sections cited, by how many replies cited them, most first."""
+        return self._page(_sections(self._since(days)), limit, offset)
+
+    def articles_page(self, days: int, limit: int, offset: int = 0) -> Page:
+        return self._page(_articles(self._since(days)), limit, offset)
+
+    def signs_page(self, days: int, limit: int, offset: int = 0) -> Page:
+        """Emergency and urgent signs recognised ({"level", "sign", "replies"}), most first."""
+        return self._page(_signs(self._since(days)), limit, offset)
+
+    def _since(self, days: int) -> date:
+        return (self.clock() - timedelta(days=days - 1)).date()
+
+    def _page(self, query: sa.Select, limit: int, offset: int = 0) -> Page:
+        with self._begin() as connection:
+            total = connection.execute(
+                sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+            rows = connection.execute(query.limit(limit).offset(offset)).mappings().all()
+        return Page([dict(row) for row in rows], int(total), offset, limit)
 
     # --- pins -----------------------------------------------------------------------------
     def add_pin(self, label: str, chunk_ids: list[str], centroid: list[float], model_id: str,
@@ -386,8 +433,12 @@ class Store:
     def pins(self) -> list[Pin]:
         with self._begin() as connection:
             rows = connection.execute(sa.select(t.pins).order_by(t.pins.c.id)).mappings().all()
-        return [Pin(row["id"], row["label"], list(row["chunk_ids"]), list(row["centroid"]), row["model_id"],
-                    float(row["threshold"]), row["questions"], _iso(row["created_at"])) for row in rows]
+        return [_pin(row) for row in rows]
+
+    def pins_page(self, limit: int, offset: int = 0) -> Page:
+        """Pins, oldest first (the order the bot and the page list them in)."""
+        page = self._page(sa.select(t.pins).order_by(t.pins.c.id), limit, offset)
+        return Page([_pin(row) for row in page.rows], page.total, offset, limit)
 
     def delete_pin(self, pin_id: int) -> bool:
         with self._begin() as connection:
@@ -452,6 +503,62 @@ class Store:
                 with self._begin() as connection:
                     value = connection.execute(query).scalar_one()
         return bytes.fromhex(value)
+
+
+def _pin(row: Any) -> Pin:
+    return Pin(row["id"], row["label"], list(row["chunk_ids"]), list(row["centroid"]), row["model_id"],
+               float(row["threshold"]), row["questions"], _iso(row["created_at"]))
+
+
+def _per_day(connection: Connection, since: date, only: list[date] | None = None) -> list[dict[str, Any]]:
+    """[{"day", kind: n, ...}] newest day first, for every day since `since` or those in `only`."""
+    r = t.replies
+    query = sa.select(r.c.day, r.c.kind, sa.func.count()).where(r.c.day >= since)
+    if only is not None:
+        query = query.where(r.c.day.in_(only))
+    days_seen: dict[date, dict[str, Any]] = {}
+    for day, kind, n in connection.execute(query.group_by(r.c.day, r.c.kind)).all():
+        days_seen.setdefault(day, {"day": day.isoformat()})[kind] = n
+    return [days_seen[d] for d in sorted(days_seen, reverse=True)]
+
+
+def _sections(since: date) -> sa.Select:
+    r, s = t.replies, t.reply_sections
+    replies = sa.func.count(sa.distinct(s.c.reply_id)).label("replies")
+    return (sa.select(s.c.article_id, s.c.article_title, s.c.chunk_id, s.c.section, s.c.label, replies)
+            .join(r, r.c.id == s.c.reply_id).where(r.c.day >= since)
+            .group_by(s.c.article_id, s.c.article_title, s.c.chunk_id, s.c.section, s.c.label)
+            .order_by(sa.desc("replies"), s.c.chunk_id, s.c.label, s.c.article_title, s.c.section))
+
+
+def _articles(since: date) -> sa.Select:
+    r, s = t.replies, t.reply_sections
+    replies = sa.func.count(sa.distinct(s.c.reply_id)).label("replies")
+    return (sa.select(s.c.article_id, s.c.article_title, replies)
+            .join(r, r.c.id == s.c.reply_id).where(r.c.day >= since)
+            .group_by(s.c.article_id, s.c.article_title)
+            .order_by(sa.desc("replies"), s.c.article_id, s.c.article_title))
+
+
+def _signs(since: date) -> sa.Select:
+    r, g = t.replies, t.reply_signs
+    return (sa.select(g.c.level, g.c.sign, sa.func.count().label("replies"))
+            .join(r, r.c.id == g.c.reply_id).where(r.c.day >= since)
+            .group_by(g.c.level, g.c.sign).order_by(sa.desc("replies"), g.c.sign, g.c.level))
+
+
+def _totals(connection: Connection, since: date) -> dict[str, int]:
+    r, g, f = t.replies, t.reply_signs, t.feedback
+    replies = connection.execute(sa.select(sa.func.count()).where(r.c.day >= since)).scalar_one()
+    unanswered = connection.execute(sa.select(sa.func.count()).where(
+        r.c.day >= since, sa.or_(r.c.kind == "out_of_scope", r.c.not_covered))).scalar_one()
+    ratings = dict(connection.execute(
+        sa.select(f.c.rating, sa.func.count()).where(f.c.created_at >= since.isoformat())
+        .group_by(f.c.rating)).all())
+    signs = connection.execute(
+        sa.select(sa.func.count()).select_from(g).join(r, r.c.id == g.c.reply_id).where(r.c.day >= since)).scalar_one()
+    return {"replies": int(replies), "unanswered": int(unanswered), "rated_up": int(ratings.get("up", 0)),
+            "rated_down": int(ratings.get("down", 0)), "signs_recognised": int(signs)}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,9 +6,9 @@ Off (every /admin path answers 404) unless CHATBOT_ADMIN_SECRET_HASH is set. Rou
 
     GET  /admin/sign-in              the sign-in form           POST /admin/sign-in   check the secret
     POST /admin/sign-out             end the session
-    GET  /admin                      the page: feedback, unanswered groups, replies per day,
-                                     articles and sections, emergency signs, pins
-    GET  /admin/report.json          the same as JSON
+    GET  /admin                      the overview: totals, the largest unanswered groups, links
+    GET  /admin/{unanswered,feedback,per-day,sections,signs,pins}   one paged list each (pages.py)
+    GET  /admin/report.json          every list at once, as JSON
     GET  /admin/export/{name}.{csv|json}   name: feedback, replies, unanswered
     POST /admin/pins                 pin sections to a group    POST /admin/pins/{id}/delete
 
@@ -38,6 +38,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from chatbot.config import Settings
 from chatbot.errors import InvalidInput
 from chatbot.serve.admin.auth import Sessions, check_hash, verify_secret
+from chatbot.serve.admin.pages import add_pages
+from chatbot.serve.admin.paging import NoSuchPage
 from chatbot.serve.admin.report import EXPORTS, Review
 from chatbot.serve.middleware import error_response
 from chatbot.serve.ratelimit import RateLimiter, client_id
@@ -175,13 +177,11 @@ def create_admin_router(bot: Any, settings: Settings, store: Store, limits: Sign
         return response
 
     # --- what it shows ----------------------------------------------------------------------
-    @router.get("")
-    async def page(request: Request) -> HTMLResponse:
-        session_id = await session_of(request)
-        data = await anyio.to_thread.run_sync(review.page)
-        notice = {"pinned": "The pin is saved.", "unpinned": "The pin is removed."}.get(
-            request.query_params.get("done", ""), "")
-        return render("admin.html", csrf=sessions().csrf(session_id), notice=notice, exports=EXPORTS, **data)
+    async def signed_in(request: Request) -> str:
+        """The session's CSRF token, for the forms on a page; NotSignedIn without a session."""
+        return sessions().csrf(await session_of(request))
+
+    add_pages(router, review, signed_in=signed_in, render=render)
 
     @router.get("/report.json")
     async def report_json(request: Request) -> JSONResponse:
@@ -213,13 +213,13 @@ def create_admin_router(bot: Any, settings: Settings, store: Store, limits: Sign
             await anyio.to_thread.run_sync(partial(review.make_pin, str(form.get("label") or ""), keys, sections))
         except InvalidInput as problem:
             return render("message.html", 422, title="The pin was not saved", message=str(problem))
-        return RedirectResponse(f"{PREFIX}?done=pinned#pins", status_code=303, headers=NO_STORE)
+        return RedirectResponse(f"{PREFIX}/pins?done=pinned", status_code=303, headers=NO_STORE)
 
     @router.post("/pins/{pin_id}/delete")
     async def unpin(request: Request, pin_id: int) -> Response:
         await signed_in_change(request)
         await anyio.to_thread.run_sync(review.delete_pin, pin_id)
-        return RedirectResponse(f"{PREFIX}?done=unpinned#pins", status_code=303, headers=NO_STORE)
+        return RedirectResponse(f"{PREFIX}/pins?done=unpinned", status_code=303, headers=NO_STORE)
 
     return router
 
@@ -239,6 +239,11 @@ def install_admin_errors(app: Any) -> None:
         if request.method == "GET" and request.url.path.endswith((".json", ".csv")):
             return error_response(401, "not_signed_in", "sign in at /admin/sign-in first")
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=NO_STORE)
+
+    @app.exception_handler(NoSuchPage)
+    async def no_such_page(request: Request, exc: NoSuchPage) -> HTMLResponse:
+        html = templates.get_template("message.html").render(title="No such page", message=str(exc))
+        return HTMLResponse(html, status_code=400, headers=NO_STORE)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> HTMLResponse:

@@ -1,9 +1,12 @@
-"""What the admin page shows, as plain data: the store's counts, unanswered questions grouped
+"""What the admin pages show, as plain data: the store's counts, unanswered questions grouped
 by meaning with the bot's own embedding model, the pins and whether their sections still
 exist, and the rows behind the CSV and JSON exports.
 
     review = Review(bot, store)
-    data = review.page(days=30)            # dict for the template and /admin/report.json
+    review.overview(days=30)               # totals and the largest groups, for /admin
+    review.groups_page(limit=10, offset=0) # a page of groups, each with sections to pin
+    review.pins_page(limit=20, offset=0)   # a page of pins, with what is gone from the index
+    data = review.page(days=30)            # everything at once, for /admin/report.json
     review.make_pin(label, keys, chunk_ids)
     review.export("feedback")              # -> (column names, rows)
 """
@@ -21,7 +24,7 @@ import numpy as np
 from chatbot.errors import InvalidInput
 from chatbot.store.groups import DEFAULT_SIMILARITY, Group, group_questions
 from chatbot.store.pins import DEFAULT_THRESHOLD
-from chatbot.store.store import Store
+from chatbot.store.store import Page, Store
 
 EXPORTS = ("feedback", "replies", "unanswered")
 MAX_PIN_SECTIONS = 5
@@ -35,6 +38,7 @@ class Review:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._groups: tuple[Any, Any, list[Group]] | None = None  # (data version, retriever, groups)
 
     # --- the page -------------------------------------------------------------------------
     def page(self, days: int = 30, feedback_rows: int = 50) -> dict[str, Any]:
@@ -48,13 +52,41 @@ class Review:
             "pins": self.pins(),
             "sections": self.sections(),
             "kinds": sorted({k for day in report.per_day for k in day if k != "day"}),
-            "storage": {"database": self.store.backend, "retention_days": self.store.retention_days,
-                        "store_questions": self.store.store_questions, "rows": self.store.counts()},
+            "storage": self.storage(),
         }
 
+    def overview(self, days: int = 30, groups: int = 3) -> dict[str, Any]:
+        """The short front page: totals, the largest few groups, what is stored."""
+        every = self.groups()
+        return {
+            "days": days, "since": self.store.since(days), "totals": self.store.totals(days),
+            "groups": [_group_brief(g) for g in every[:groups]], "group_count": len(every),
+            "storage": self.storage(),
+        }
+
+    def storage(self) -> dict[str, Any]:
+        return {"database": self.store.backend, "retention_days": self.store.retention_days,
+                "store_questions": self.store.store_questions, "rows": self.store.counts()}
+
     def groups(self, limit: int = 2000) -> list[Group]:
+        """The groups of the newest `limit` unanswered questions, worked out again only when
+        those questions changed (a reply or rating was stored, or old rows were deleted)."""
+        key = (self.store.unanswered_version(), limit, self.min_similarity)
+        with self._lock:
+            cached = self._groups
+        if cached is not None and cached[0] == key and cached[1] is self.bot.retriever:
+            return cached[2]
         questions = self.store.unanswered(limit)
-        return group_questions(questions, self.vectors([q.question for q in questions]), self.min_similarity)
+        groups = group_questions(questions, self.vectors([q.question for q in questions]), self.min_similarity)
+        with self._lock:
+            self._groups = (key, self.bot.retriever, groups)
+        return groups
+
+    def groups_page(self, limit: int, offset: int = 0) -> Page:
+        """A page of groups, largest first, each with the sections the search suggests for it
+        (the search runs for the groups on this page only)."""
+        every = self.groups()
+        return Page([self._group_out(g) for g in every[offset:offset + limit]], len(every), offset, limit)
 
     def _group_out(self, group: Group) -> dict[str, Any]:
         return {
@@ -75,10 +107,17 @@ class Review:
 
     def pins(self) -> list[dict[str, Any]]:
         """Each pin with its sections, and which of them the current index no longer has."""
+        return self._pins_out(self.store.pins())
+
+    def pins_page(self, limit: int, offset: int = 0) -> Page:
+        page = self.store.pins_page(limit, offset)
+        return Page(self._pins_out(page.rows), page.total, offset, limit)
+
+    def _pins_out(self, pins: Sequence[Any]) -> list[dict[str, Any]]:
         chunks = {c.id: c for c in self.bot.index.chunks}
         model_id = self.bot.retriever.embedder.model_id
         out = []
-        for pin in self.store.pins():
+        for pin in pins:
             sections = [{"id": i, "label": _label(chunks[i]) if i in chunks else i, "gone": i not in chunks}
                         for i in pin.chunk_ids]
             out.append({
@@ -163,6 +202,10 @@ class Review:
                 while len(self._vectors) > self._cache_size:
                     self._vectors.popitem(last=False)
         return out
+
+
+def _group_brief(group: Group) -> dict[str, Any]:
+    return {"title": group.title, "size": group.size, "reasons": {REASONS[k]: v for k, v in group.reasons.items()}}
 
 
 def _label(chunk: Any) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatbot.store.store import Unanswered
+from chatbot.store.records import Unanswered
 
 DEFAULT_SIMILARITY = 0.6  # all-MiniLM-L6-v2: rewordings of one question sit above this, other questions below
 

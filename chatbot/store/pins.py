@@ -33,7 +33,7 @@ class PinnedSections(Protocol):
 
 
 class PinSource(Protocol):
-    def pins(self) -> Sequence: ...  # chatbot.store.store.Pin rows
+    def pins(self) -> Sequence: ...  # chatbot.store.records.Pin rows
 
 
 class StoredPins:

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse
 
 from chatbot.serve.admin.paging import Paging, page_number
 from chatbot.serve.admin.report import EXPORTS, Review
-from chatbot.store.store import Page
+from chatbot.store.records import Page
 
 DAYS = 30  # the period the counts cover
 PER_PAGE = {"groups": 10, "feedback": 20, "days": 14, "sections": 25, "articles": 25, "signs": 25, "pins": 20}

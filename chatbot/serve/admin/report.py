@@ -24,7 +24,8 @@ import numpy as np
 from chatbot.errors import InvalidInput
 from chatbot.store.groups import DEFAULT_SIMILARITY, Group, group_questions
 from chatbot.store.pins import DEFAULT_THRESHOLD
-from chatbot.store.store import Page, Store
+from chatbot.store.records import Page
+from chatbot.store.store import Store
 
 EXPORTS = ("feedback", "replies", "unanswered")
 MAX_PIN_SECTIONS = 5

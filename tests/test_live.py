@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -64,3 +65,49 @@ def test_replies_keep_coming_while_the_index_is_swapped(tmp_path, fake_embedder)
     for worker in workers:
         worker.join()
     assert not errors and kinds and set(kinds) == {"answer"} and live.swaps == 3
+
+
+def test_the_widget_and_embed_page_greet_with_the_swapped_in_articles_words(tmp_path, fake_embedder):
+    """The greeting, the example questions and the script's ETag follow the bot in use."""
+    import html
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from chatbot.serve.api import create_app
+    from chatbot.serve.widget import bot_greeting
+
+    live, settings = served(tmp_path, fake_embedder)
+    web = TestClient(create_app(live, settings.with_(data_dir=tmp_path / "data", rate_limit_per_minute=0)))
+
+    def greeting_in_script() -> tuple[str, list[str], str]:
+        response = web.get("/widget.js")
+        config = json.loads(re.search(r"const SERVER\s*=\s*(\{.*?\});", response.text).group(1))
+        return config["greeting"], config["starters"], response.headers["etag"]
+
+    def greeting_on_embed(**params: str) -> str:
+        return html.unescape(re.search(r'data-greeting="([^"]*)"', web.get("/embed", params=params).text).group(1))
+
+    before, before_starters, before_etag = greeting_in_script()
+    assert "Medial Malleolus" in before and before == bot_greeting(live.current.wording)
+    assert greeting_on_embed() == before
+    assert web.get("/widget.js", headers={"If-None-Match": before_etag}).status_code == 304
+
+    corpus = tmp_path / "boots"
+    corpus.mkdir()
+    article = (CORPORA / "boots" / "caring-for-leather-boots.md").read_text(encoding="utf-8")
+    article = article.replace('source: "fixtures/boots (non-medical test article)"\n',
+                              'source: "fixtures/boots (non-medical test article)"\n'
+                              'covers: "looking after leather boots"\n'
+                              'questions:\n  - "How do I dry wet boots?"\n', 1)
+    (corpus / "caring-for-leather-boots.md").write_text(article, encoding="utf-8")
+    save_index(build_index(load_corpus(corpus), fake_embedder), settings.index_dir)
+    assert live.check()
+
+    after, after_starters, after_etag = greeting_in_script()
+    assert "looking after leather boots" in after and "Malleolus" not in after
+    assert after_starters == ["How do I dry wet boots?"] and after_starters != before_starters
+    assert after_etag != before_etag
+    assert web.get("/widget.js", headers={"If-None-Match": before_etag}).status_code == 200  # the old copy is stale
+    assert greeting_on_embed() == after
+    assert greeting_on_embed(greeting="A clinic's own words") == "A clinic's own words"  # the page's choice wins

@@ -96,6 +96,23 @@ def test_widget_js_carries_the_servers_limits_and_wording(web):
     assert (custom["maxHistoryTurns"], custom["maxMessageChars"]) == (6, 500)
 
 
+def test_the_script_is_built_again_only_when_the_wording_changes():
+    from chatbot.serve.widget import ServedScript
+
+    boots = Wording("the assistant", "boots", ("How do I dry wet boots?",), 1)
+    in_use = [boots]
+    served = ServedScript(Settings(), lambda: in_use[0])
+    first = served.current()
+    assert served.current() is first and served.builds == 1  # the same bot: nothing rebuilt
+    in_use[0] = Wording("the assistant", "boots", ("How do I dry wet boots?",), 1)
+    assert served.current() is first and served.builds == 1  # equal words from a new bot: nothing rebuilt either
+    in_use[0] = Wording("the assistant", "bicycles", ("How do I oil a chain?",), 1)
+    second = served.current()
+    assert served.builds == 2 and second.etag != first.etag and "bicycles" in second.greeting
+    assert served_config(second.script.decode())["starters"] == ["How do I oil a chain?"]
+    assert served.current() is second
+
+
 def test_the_plain_file_works_without_the_server_config():
     assert SOURCE.count(CONFIG_SLOT) == 1
     assert CONFIG_SLOT not in minify(SOURCE.replace(CONFIG_SLOT, "{}"))

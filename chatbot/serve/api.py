@@ -153,7 +153,7 @@ def create_app(bot: Chatbot, settings: Settings, *, feedback: FeedbackStore | No
     _add_fallbacks(app)
     _add_error_handlers(app)
     _add_docs(app, settings)
-    app.include_router(create_router(settings, bot.wording))  # /widget.js, /embed, /demo
+    app.include_router(create_router(settings, lambda: bot.wording))  # /widget.js, /embed, /demo; read per request
     add_admin(app, bot, settings, feedback.store)  # /admin
     _mount_page(app, bot, settings, feedback, limiter)
     add_middleware(app, settings)

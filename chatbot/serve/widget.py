@@ -9,7 +9,10 @@
     GET /demo        a demo clinic page with deliberately hostile CSS, showing the snippet
                      in place and as text to copy
 
-The server includes it with `app.include_router(create_router(settings))`.
+The server includes it with `app.include_router(create_router(settings, lambda: bot.wording))`:
+the wording is read on each request, so after a live index swap (live.py) the next request
+gets the new bot's greeting and examples. The script is built once per wording and kept
+(`ServedScript`), so a request costs a comparison, not a rebuild.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -56,12 +61,19 @@ def static_text(name: str) -> str:
     return resources.files("chatbot.serve").joinpath("static", name).read_text(encoding="utf-8")
 
 
+NO_WORDING = Wording("", "the articles", (), 1)  # a router made without a bot
+
+
+def bot_greeting(wording: Wording | None) -> str:
+    return (wording or NO_WORDING).fill(load_phrases()["smalltalk"]["greeting"])
+
+
 def server_config(settings: Settings, wording: Wording | None = None) -> dict:
     """What the widget takes from the server: its limits and the bot's own wording."""
     rules = load_safety_rules()
-    wording = wording or Wording("", "the articles", (), 1)
+    wording = wording or NO_WORDING
     return {
-        "greeting": wording.fill(load_phrases()["smalltalk"]["greeting"]),
+        "greeting": bot_greeting(wording),
         "disclaimer": rules.disclaimer,
         "redFlagHeading": rules.data["red_flags"]["heading"],
         "redFlags": list(rules.data["red_flags"]["fallback"]),
@@ -141,15 +153,49 @@ def _clip(value: str | None, default: str) -> str:
     return (value or default)[:200]
 
 
-def create_router(settings: Settings | None = None, wording: Wording | None = None) -> APIRouter:
+@dataclass(frozen=True)
+class Built:
+    """What the widget routes serve for one wording."""
+
+    wording: Wording | None
+    script: bytes
+    etag: str
+    greeting: str
+
+
+class ServedScript:
+    """widget.js and the greeting for the wording in use, built again only when it changes (a
+    new bot after an index swap brings a new wording; the same bot, the very same object)."""
+
+    def __init__(self, settings: Settings, wording: Wording | Callable[[], Wording] | None) -> None:
+        self.settings = settings
+        self._wording = wording if callable(wording) else (lambda: wording)
+        self._built: Built | None = None
+        self.builds = 0
+
+    def current(self) -> Built:
+        wording, built = self._wording(), self._built
+        if built is not None and (built.wording is wording or built.wording == wording):
+            return built
+        script = widget_script(self.settings, wording)
+        built = Built(wording, script, '"' + hashlib.sha256(script).hexdigest()[:32] + '"', bot_greeting(wording))
+        self._built, self.builds = built, self.builds + 1  # one assignment: readers see old or new
+        return built
+
+
+def create_router(settings: Settings | None = None,
+                  wording: Wording | Callable[[], Wording] | None = None) -> APIRouter:
+    """`wording`: the bot's wording, or a function returning the current bot's (read on each request)."""
     settings = settings or Settings.load()
-    script = widget_script(settings, wording)
-    etag = '"' + hashlib.sha256(script).hexdigest()[:32] + '"'
+    served = ServedScript(settings, wording)
+    served.current()  # built at start: a broken widget.js fails here, not on a visitor's request
     csp = embed_csp(settings)
     router = APIRouter(tags=["widget"])
 
     @router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
     def widget_js(request: Request) -> Response:
+        built = served.current()
+        etag = built.etag
         headers = {
             "Cache-Control": SCRIPT_CACHE,
             "ETag": etag,
@@ -160,7 +206,7 @@ def create_router(settings: Settings | None = None, wording: Wording | None = No
         }
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
-        return Response(script, media_type="text/javascript; charset=utf-8", headers=headers)
+        return Response(built.script, media_type="text/javascript; charset=utf-8", headers=headers)
 
     @router.api_route("/embed", methods=["GET", "HEAD"], include_in_schema=False)
     def embed(request: Request, title: str | None = None, color: str | None = None,
@@ -170,7 +216,7 @@ def create_router(settings: Settings | None = None, wording: Wording | None = No
             widget_url=html.escape(str(request.url_for("widget_js")), quote=True),
             title=html.escape(_clip(title, DEFAULTS["title"]), quote=True),
             color=html.escape(_clip(color, DEFAULTS["color"]), quote=True),
-            greeting=html.escape(_clip(greeting, DEFAULTS["greeting"]), quote=True),
+            greeting=html.escape(_clip(greeting, served.current().greeting), quote=True),
         )
         return HTMLResponse(page, headers={
             "Content-Security-Policy": csp,

@@ -69,7 +69,7 @@ class SignRules:
         context = self.context.read(words, covered, inside)
         found = {
             sign.id: {
-                group: [(a, self._status(context, sign, group, a)) for a, _ in spans]
+                group: [(a, self._status(context, sign, group, a, b)) for a, b in spans]
                 for group, spans in raw[sign.id].items()
             }
             for sign in self.book.signs
@@ -82,10 +82,10 @@ class SignRules:
                                   if not set(range(a, b)) <= own}
         return Reading(words, context, found, self._earlier(history), cancelled)
 
-    def _status(self, context: Context, sign: Sign, group: str, position: int) -> str:
+    def _status(self, context: Context, sign: Sign, group: str, position: int, end: int) -> str:
         if group in sign.circumstances:
             return AFFIRMED if context.circumstance_counts(position) else NEGATED
-        return context.status(position, sign.explained_by, sign.counts_when_over)
+        return context.status(position, sign.explained_by, sign.counts_when_over, end)
 
     def _earlier(self, history: list[str]) -> dict[str, set[str]]:
         """Per sign, the groups that counted in the person's recent turns."""

@@ -187,3 +187,10 @@ def test_a_later_sentence_can_claim_a_general_question(triage):
     assert level(triage, "is it bad if a diabetic foot goes purple on the toes?") is None
     claimed = "is it bad if a diabetic foot goes purple on the toes? noticed it tonight, it's new"
     assert level(triage, claimed) is not None
+
+
+def test_an_itchy_bite_is_a_local_reaction(triage):
+    assert level(triage, "got stung on my ankle, it's red and swollen around the sting") is not None
+    assert level(triage, "got stung on my ankle, it's red and swollen around the sting and itchy") is None
+    spreading = "got stung on my ankle, it was itchy but now the redness round the sting is spreading"
+    assert level(triage, spreading) is not None

@@ -101,7 +101,7 @@ class ContextRules:
         denied = {i for _, b, _ in self.negation.find(texts) for i in (b, b + 1)}
         now_clauses, past_sentences, hypothetical, benign = set(), set(), set(), {}
         overridden = {words[a].clause for a, _, _ in self.override.find(texts)}
-        cause_overridden = {name: {words[a].clause for a, _, _ in p.find(texts)}
+        cause_overridden = {name: {words[a].sentence for a, _, _ in p.find(texts)}
                             for name, p in self.cause_overrides.items()}
         similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))
                    if words[i].sentence == words[a].sentence}
@@ -239,7 +239,7 @@ class Context:
     overridden: set[int]  # clauses that say a sign is new or worse
     every_sign: tuple[str, ...] = ()  # harmless causes that count for every sign
     resolved: set[int] = frozenset()  # word positions an "it's over now" covers
-    cause_overridden: dict[str, set[int]] = None  # cause -> clauses that say it does not explain this
+    cause_overridden: dict[str, set[int]] = None  # cause -> sentences that say it does not explain this
     hypothetical_sentences: set[int] = frozenset()
     targets: dict[str, set[int]] = None  # cause -> positions of the only words it can explain
 
@@ -261,7 +261,7 @@ class Context:
         span = set(range(position, end or position + 1))
         targets = self.targets or {}
         causes = {c for c in self.benign.get(word.sentence, set()) & {*explained_by, *self.every_sign}
-                  if not near & (self.cause_overridden or {}).get(c, set())
+                  if word.sentence not in (self.cause_overridden or {}).get(c, set())
                   and (c not in targets or span & targets[c])}
         if causes and not near & self.overridden:
             return EXPLAINED

@@ -163,3 +163,34 @@ def test_typos_mend_to_the_likeliest_sign_word(triage):
     speller = triage.rules.speller
     assert speller.mend("speading") == "spreading"  # a dropped letter, not "speaking"
     assert speller.mend("swapping") == "swapping"  # swap + p + ing
+
+
+def test_a_sign_that_is_not_getting_better_is_not_over(triage):
+    # "improving" says it is passing; "not improving" says the opposite.
+    assert level(triage, "my foot went cold and white an hour ago and it's improving") is None
+    assert level(triage, "my foot went cold and white an hour ago and it's not improving") is not None
+    assert level(triage, "my foot went cold and white an hour ago, isn't really improving") is not None
+
+
+def test_a_harmless_cause_explains_only_the_words_it_can(triage):
+    # A dye explains a colour, not a wound; the sock here is only where the wound showed.
+    assert level(triage, "I'm diabetic, my toes look blue but it's the dye from my new socks") is None
+    assert level(triage, "I'm diabetic, found a wet patch on my sock, there's a raw crater under my toe") is not None
+
+
+def test_months_of_the_same_is_no_emergency_of_today(triage):
+    assert level(triage, "something hard is poking out of the skin on my heel since the fall") is not None
+    assert level(triage, "something hard is poking out of the skin on my heel, it's been there for months") is None
+
+
+def test_a_later_sentence_can_claim_a_general_question(triage):
+    assert level(triage, "is it bad if a diabetic foot goes purple on the toes?") is None
+    claimed = "is it bad if a diabetic foot goes purple on the toes? noticed it tonight, it's new"
+    assert level(triage, claimed) is not None
+
+
+def test_an_itchy_bite_is_a_local_reaction(triage):
+    assert level(triage, "got stung on my ankle, it's red and swollen around the sting") is not None
+    assert level(triage, "got stung on my ankle, it's red and swollen around the sting and itchy") is None
+    spreading = "got stung on my ankle, it was itchy but now the redness round the sting is spreading"
+    assert level(triage, spreading) is not None

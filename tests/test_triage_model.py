@@ -157,6 +157,9 @@ def shipped_rules():
     ("diabetic-foot", "my wife has diabetes and her big toe looks odd", 0.8, False),  # one own group of two
     ("diabetic-foot", "my wife has diabetes and her big toe has gone odd and glassy", 0.99, True),
     ("diabetic-foot", "my big toe has a blister", 0.99, False),  # without the circumstance (diabetes): never
+    # an `unless` says the fever is none: a measured temperature below a fever's
+    ("sepsis-signs", "got a cold, temperature of 37.8 and achy, my cut is sore", 0.99, False),
+    ("sepsis-signs", "got a cold, temperature of 39.8 and achy, my cut is sore", 0.99, True),
 ])
 def test_the_detector_speaks_only_on_the_rules_evidence(shipped_rules, sign, message, score, escalated):
     triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())

@@ -70,6 +70,10 @@ class ContextRules:
         self.simile = PhraseSet(benign.pop("simile"))
         self.simile_reach = int(benign.pop("simile_reach"))
         self.cause_overrides = {name: PhraseSet(words) for name, words in benign.pop("cause_overrides").items()}
+        # A cause may explain only some words: a dye explains a colour, not a wound ("a wet patch
+        # on my sock").
+        targets = benign.pop("targets", {})
+        self.benign_targets = {name: PhraseSet(words) for name, words in targets.items()}
         self.benign = {name: PhraseSet(words) for name, words in benign.items()}
         self.every_sign = tuple(data.get("every_sign", ()))
 
@@ -80,7 +84,8 @@ class ContextRules:
                 self.past, self.resolved, self.returns, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
-                self.override, self.simile, *self.cause_overrides.values(), *self.benign.values()]
+                self.override, self.simile, *self.cause_overrides.values(), *self.benign.values(),
+                *self.benign_targets.values()]
         return set().union(*(s.words() for s in sets)) | set(self.shorthand)
 
     def read(self, words: list[Word], covered: set[int], inside: set[int] = frozenset()) -> Context:
@@ -91,9 +96,12 @@ class ContextRules:
         sentences = _groups_of(words, "sentence")
         clauses = _groups_of(words, "clause")
         negated = self._negated(texts, words, covered)
+        # Right after a negation word, a cue or a cause is none, even where that word negates no
+        # sign ("not improving", "isn't really getting better").
+        denied = {i for _, b, _ in self.negation.find(texts) for i in (b, b + 1)}
         now_clauses, past_sentences, hypothetical, benign = set(), set(), set(), {}
         overridden = {words[a].clause for a, _, _ in self.override.find(texts)}
-        cause_overridden = {name: {words[a].clause for a, _, _ in p.find(texts)}
+        cause_overridden = {name: {words[a].sentence for a, _, _ in p.find(texts)}
                             for name, p in self.cause_overrides.items()}
         similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))
                    if words[i].sentence == words[a].sentence}
@@ -112,7 +120,7 @@ class ContextRules:
             # comparison ("like a bruised banana") is none.
             benign[sent] = {
                 name for name, p in self.benign.items()
-                if any(a not in inside | negated | similes for a, _, _ in p.find(texts, start, stop))
+                if any(a not in inside | negated | similes | denied for a, _, _ in p.find(texts, start, stop))
             }
         # What a clinician found, told at the end of the story ("... the x-ray showed no break"),
         # explains the signs before it too; not when signs follow it ("the nurse dressed it. now
@@ -123,8 +131,9 @@ class ContextRules:
                 benign[sent] = benign.get(sent, set()) | (benign[found[-1]] & set(self.every_sign))
         return Context(words, negated, now_clauses, past_sentences, self._reported(texts, words, clauses),
                        hypothetical, benign, overridden, self.every_sign,
-                       self._resolved(texts, words, sentences, inside, negated), cause_overridden,
-                       {words[i].sentence for i in hypothetical})
+                       self._resolved(texts, words, sentences, inside, negated | denied), cause_overridden,
+                       {words[i].sentence for i in hypothetical},
+                       {name: p.positions(texts) for name, p in self.benign_targets.items()})
 
     def idiom_positions(self, texts: list[str]) -> set[int]:
         return self.idioms.positions(texts)
@@ -230,11 +239,13 @@ class Context:
     overridden: set[int]  # clauses that say a sign is new or worse
     every_sign: tuple[str, ...] = ()  # harmless causes that count for every sign
     resolved: set[int] = frozenset()  # word positions an "it's over now" covers
-    cause_overridden: dict[str, set[int]] = None  # cause -> clauses that say it does not explain this
+    cause_overridden: dict[str, set[int]] = None  # cause -> sentences that say it does not explain this
     hypothetical_sentences: set[int] = frozenset()
+    targets: dict[str, set[int]] = None  # cause -> positions of the only words it can explain
 
-    def status(self, position: int, explained_by: tuple[str, ...] = (), counts_when_over: bool = False) -> str:
-        """What a sign word at `position` counts as."""
+    def status(self, position: int, explained_by: tuple[str, ...] = (), counts_when_over: bool = False,
+               end: int | None = None) -> str:
+        """What the sign words at `position` (to `end`) count as."""
         word = self.words[position]
         if position in self.negated:
             return NEGATED
@@ -247,8 +258,11 @@ class Context:
         if position in self.hypothetical:
             return HYPOTHETICAL
         near = {word.clause - 1, word.clause, word.clause + 1}
+        span = set(range(position, end or position + 1))
+        targets = self.targets or {}
         causes = {c for c in self.benign.get(word.sentence, set()) & {*explained_by, *self.every_sign}
-                  if not near & (self.cause_overridden or {}).get(c, set())}
+                  if word.sentence not in (self.cause_overridden or {}).get(c, set())
+                  and (c not in targets or span & targets[c])}
         if causes and not near & self.overridden:
             return EXPLAINED
         return AFFIRMED

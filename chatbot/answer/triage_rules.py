@@ -69,7 +69,7 @@ class SignRules:
         context = self.context.read(words, covered, inside)
         found = {
             sign.id: {
-                group: [(a, self._status(context, sign, group, a)) for a, _ in spans]
+                group: [(a, self._status(context, sign, group, a, b)) for a, b in spans]
                 for group, spans in raw[sign.id].items()
             }
             for sign in self.book.signs
@@ -82,10 +82,10 @@ class SignRules:
                                   if not set(range(a, b)) <= own}
         return Reading(words, context, found, self._earlier(history), cancelled)
 
-    def _status(self, context: Context, sign: Sign, group: str, position: int) -> str:
+    def _status(self, context: Context, sign: Sign, group: str, position: int, end: int) -> str:
         if group in sign.circumstances:
             return AFFIRMED if context.circumstance_counts(position) else NEGATED
-        return context.status(position, sign.explained_by, sign.counts_when_over)
+        return context.status(position, sign.explained_by, sign.counts_when_over, end)
 
     def _earlier(self, history: list[str]) -> dict[str, set[str]]:
         """Per sign, the groups that counted in the person's recent turns."""
@@ -167,19 +167,23 @@ class SignRules:
         """How much the learned detector has to stand on for `sign`: "most" when one of its
         requirements has every circumstance (diabetes, an injury) and all but one of its own
         groups counting (both of two), "some" when it has the circumstances and half its own
-        groups (one of two), else None; None too when context set any of the sign's words aside (negated, past,
-        someone else's, a general question, explained). The detector fills in a wording the
-        lexicon lacks, or words too far apart for the rules; it does not guess from nothing."""
+        groups (one of two), else None. None too when context set any of the sign's words aside
+        (negated, past, someone else's, a general question, explained); words in a clause an
+        `unless` cancels do not count. The detector fills in a wording the lexicon lacks, or words too far apart for the
+        rules; it does not guess from nothing."""
         found, earlier = reading.found[sign.id], reading.earlier[sign.id]
         if any(status != AFFIRMED for group in sign.lexicon for _, status in found[group]):
             return None
+        # Words in a clause an `unless` cancels ("a temperature of 37.2", "the tab on my shoe") are none.
+        cancelled = reading.cancelled[sign.id]
 
         best = None
         for requirement in sign.requires:
             before = earlier if not set(requirement) <= earlier else set()
 
             def counts(group: str, before: set[str] = before) -> bool:
-                return any(status == AFFIRMED for _, status in found[group]) or group in before
+                return any(status == AFFIRMED and reading.words[p].clause not in cancelled for p, status in found[group]
+                           ) or group in before
 
             own = [g for g in requirement if g in sign.lexicon]
             if not all(counts(g) for g in requirement if g in sign.circumstances):

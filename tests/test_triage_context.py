@@ -170,6 +170,9 @@ def test_a_sign_that_is_not_getting_better_is_not_over(triage):
     assert level(triage, "my foot went cold and white an hour ago and it's improving") is None
     assert level(triage, "my foot went cold and white an hour ago and it's not improving") is not None
     assert level(triage, "my foot went cold and white an hour ago, isn't really improving") is not None
+    # A negation denies what follows it, not the next thought: "no break, they said sprain".
+    found = "fell off my bike, can only just hobble. the x-ray showed no break, they said it's a sprain"
+    assert level(triage, found) is None
 
 
 def test_a_harmless_cause_explains_only_the_words_it_can(triage):
@@ -194,3 +197,16 @@ def test_an_itchy_bite_is_a_local_reaction(triage):
     assert level(triage, "got stung on my ankle, it's red and swollen around the sting and itchy") is None
     spreading = "got stung on my ankle, it was itchy but now the redness round the sting is spreading"
     assert level(triage, spreading) is not None
+
+
+def test_contractions_keep_their_meaning():
+    from chatbot.answer.triage_text import normalize
+
+    # Without the apostrophe "I'll" would be "ill" and "we're" "were".
+    spelled = normalize("I'll be fine, we're here, can't walk, dad's foot")
+    assert spelled == "i will be fine, we are here, cant walk, dad foot"
+
+
+def test_someone_elses_emergency_when_the_person_is_with_them_now(triage):
+    assert level(triage, "my mate broke his leg, the bone came through the skin, we're in the car park") is not None
+    assert level(triage, "my mate broke his leg years ago, the bone came through the skin, he was in hospital") is None

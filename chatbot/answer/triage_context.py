@@ -29,6 +29,8 @@ import yaml
 
 from chatbot.answer.triage_text import PhraseSet, Word, normalize
 
+# Words that may stand between a negation and what it denies: "isn't really improving".
+_DEGREE = frozenset({"really", "actually", "even", "much", "very", "yet", "exactly", "properly"})
 AFFIRMED, NEGATED, PAST, RESOLVED, REPORTED, HYPOTHETICAL, EXPLAINED = (
     "affirmed", "negated", "past", "resolved", "reported", "hypothetical", "explained")
 
@@ -58,6 +60,7 @@ class ContextRules:
         self.family_past_verbs = PhraseSet(reported["family_past_verbs"])
         self.window = int(reported["window"])
         self.present = PhraseSet(reported["present"])
+        self.together = PhraseSet(reported.get("together", ()))
         hypothetical = data["hypothetical"]
         self.hypothetical = PhraseSet(hypothetical["cues"])
         self.conditional = PhraseSet(hypothetical["conditional"])
@@ -83,6 +86,7 @@ class ContextRules:
                 self.clause_scope_ends,
                 self.past, self.resolved, self.returns, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
+                self.together,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
                 self.override, self.simile, *self.cause_overrides.values(), *self.benign.values(),
                 *self.benign_targets.values()]
@@ -98,14 +102,17 @@ class ContextRules:
         negated = self._negated(texts, words, covered)
         # Right after a negation word, a cue or a cause is none, even where that word negates no
         # sign ("not improving", "isn't really getting better").
-        denied = {i for _, b, _ in self.negation.find(texts) for i in (b, b + 1)}
+        denied = {i for _, b, _ in self.negation.find(texts)
+                  for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
         now_clauses, past_sentences, hypothetical, benign = set(), set(), set(), {}
         overridden = {words[a].clause for a, _, _ in self.override.find(texts)}
         cause_overridden = {name: {words[a].sentence for a, _, _ in p.find(texts)}
                             for name, p in self.cause_overrides.items()}
         similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))
                    if words[i].sentence == words[a].sentence}
-        claimed = {words[a].sentence for a, _, _ in self.claims_own.find(texts)}
+        # "Mine did" claims a general question for the person; "mine's not on yet" does not.
+        negation_starts = {a for a, _, _ in self.negation.find(texts)}
+        claimed = {words[a].sentence for a, b, _ in self.claims_own.find(texts) if b not in negation_starts}
         for sent, (start, stop) in sentences.items():
             past_spans = self.past.find(texts, start, stop)
             masked = {i for a, b, _ in past_spans for i in range(a, b)}
@@ -202,6 +209,9 @@ class ContextRules:
     def _reported(self, texts: list[str], words: list[Word], clauses: dict[int, tuple[int, int]]) -> set[int]:
         """Clauses that tell of something read or heard, or of someone else's past."""
         reported: set[int] = set()
+        # "my mate broke his leg, bone through the skin, we're in the car park": the person is
+        # with them now, so it is no story of the past.
+        together = bool(self.together.find(texts))
         active = None  # "source" or "others" while a story goes on
         previous_sentence = -1
         for clause, (start, stop) in sorted(clauses.items()):
@@ -222,7 +232,7 @@ class ContextRules:
                 active = None if any(a >= min(verb_ends) for a, _, _ in present) else "others"
             elif active and present and (new_sentence or active == "others"):
                 active = None
-            if active:
+            if active == "source" or (active == "others" and not together):
                 reported.add(clause)
         return reported
 

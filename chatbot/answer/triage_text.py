@@ -26,10 +26,17 @@ _CONTRACTED_S = re.compile(r"\b(?!(?:it|he|she|that|what|there|here|who|where|ho
                            r"something|everything)'s\b)([a-z]+)'s\b")
 
 
+# Contractions that would become other words without their apostrophe ("I'll" is no "ill",
+# "we're" no "were", "he'll" no "hell").
+_AMBIGUOUS = re.compile(r"\b(i|you|he|she|we|they|it)'(ll|re)\b")
+_SPELLED_OUT = {"ll": "will", "re": "are"}
+
+
 def normalize(text: str) -> str:
     """Lowercase; a noun's "'s" dropped, other apostrophes dropped ("can't" -> "cant");
     hyphens and slashes become spaces."""
     text = text.lower().replace("’", "'").replace("‘", "'").replace("`", "'")
+    text = _AMBIGUOUS.sub(lambda m: f"{m.group(1)} {_SPELLED_OUT[m.group(2)]}", text)
     text = _CONTRACTED_S.sub(r"\1", text)
     return re.sub(r"[-_/]", " ", text.replace("'", ""))
 

@@ -48,7 +48,8 @@ from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
 from chatbot.search.cache import CachedEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
-from chatbot.search.index import SearchIndex, open_index
+from chatbot.search.index import SearchIndex
+from chatbot.search.indexing import open_index
 from chatbot.search.retrieval import Hit, HybridRetriever, Retrieval
 
 if TYPE_CHECKING:

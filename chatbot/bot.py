@@ -37,6 +37,7 @@ from chatbot.answer.red_flags import RedFlags
 from chatbot.answer.reply import ESCALATIONS, Alert, Reply
 from chatbot.answer.safety import SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.answer.scope import Scope
+from chatbot.answer.sections import SectionFinder
 from chatbot.answer.symptoms import SymptomMatcher
 from chatbot.answer.triage import Triage
 from chatbot.answer.wording import Article, Wording, load_phrases
@@ -49,7 +50,6 @@ from chatbot.search.embeddings import Embedder, load_embedder
 from chatbot.search.index import SearchIndex
 from chatbot.search.indexing import open_index
 from chatbot.search.retrieval import HybridRetriever, Retrieval
-from chatbot.sections import SectionFinder
 
 if TYPE_CHECKING:
     from chatbot.store.pins import PinnedSections

@@ -68,7 +68,8 @@ def measure(size: int) -> dict:
     from chatbot.config import Settings, go_offline
     from chatbot.knowledge.corpus import load_corpus
     from chatbot.search.embeddings import load_embedder
-    from chatbot.search.index import build_index, load_index, save_index
+    from chatbot.search.index import load_index, save_index
+    from chatbot.search.indexing import build_index
 
     go_offline()
     embedder = load_embedder()

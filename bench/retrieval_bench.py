@@ -42,7 +42,8 @@ def ours_build(index_dir: Path) -> None:
     from chatbot.config import Settings
     from chatbot.knowledge.corpus import load_corpus
     from chatbot.search.embeddings import load_embedder
-    from chatbot.search.index import build_index, save_index
+    from chatbot.search.index import save_index
+    from chatbot.search.indexing import build_index
 
     settings = Settings()
     embedder = load_embedder()

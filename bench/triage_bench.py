@@ -158,7 +158,7 @@ def main() -> int:
     go_offline()
     from chatbot.bot import corpus_sentences
     from chatbot.search.embeddings import load_embedder
-    from chatbot.search.index import open_index
+    from chatbot.search.indexing import open_index
 
     settings = Settings.load()
     embedder = load_embedder(settings.model_path, settings.embedder)

@@ -4,7 +4,7 @@
       -> condense   (conversation.py: make a follow-up stand alone)
       -> input rails (triage.py first: signs that need care now, emergency or urgent;
                       then safety.py: smalltalk, scope, dosing)
-      -> retrieve   (retrieval.py: hybrid search over the index)
+      -> retrieve   (sections.py: hybrid search over the index, shaped by the message)
       -> compose    (compose.py: the answer, with citations)
       -> output rails (safety.py: scrub, check citations, add red flags and disclaimer)
       -> Reply
@@ -16,7 +16,6 @@ caller passes the history, so one instance serves every visitor.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -33,12 +32,12 @@ from pydantic import ConfigDict
 from chatbot.answer.compose import Composer, ComposeRequest, Draft, ExtractiveComposer
 from chatbot.answer.conversation import Condensed, condense, refers_back, validate_history
 from chatbot.answer.gaps import GapFinder
-from chatbot.answer.query import HINTS
 from chatbot.answer.reading import MessageReader
 from chatbot.answer.red_flags import RedFlags
 from chatbot.answer.reply import ESCALATIONS, Alert, Reply
 from chatbot.answer.safety import SafetyRules, Screening, finalize, load_safety_rules, screen
 from chatbot.answer.scope import Scope
+from chatbot.answer.sections import SectionFinder
 from chatbot.answer.symptoms import SymptomMatcher
 from chatbot.answer.triage import Triage
 from chatbot.answer.wording import Article, Wording, load_phrases
@@ -48,13 +47,13 @@ from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
 from chatbot.search.cache import CachedEmbedder
 from chatbot.search.embeddings import Embedder, load_embedder
-from chatbot.search.index import SearchIndex, open_index
-from chatbot.search.retrieval import Hit, HybridRetriever, Retrieval
+from chatbot.search.index import SearchIndex
+from chatbot.search.indexing import open_index
+from chatbot.search.retrieval import HybridRetriever, Retrieval
 
 if TYPE_CHECKING:
     from chatbot.store.pins import PinnedSections
 
-log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -102,9 +101,8 @@ class Chatbot:
                                               int(spec["shown"]))
         audiences = {d["id"]: d.get("audience", "adults") for d in index.manifest["corpus"]["documents"]}
         self.gaps = GapFinder(self.scope, self.topics, index.chunks, audiences, self.wording)
-        # "is ibuprofen ok?" asks about the treatments, where the articles name medicines.
-        self._medicines_in_corpus = any(self.rules.names_medicine(c.text) for c in index.chunks)
         self.k = k
+        self.sections = SectionFinder(index, self.retriever, self.topics, self.scope, self.rules, self.gaps, k)
         self._chunks = {c.id: c for c in index.chunks}
         self._positions = {c.id: i for i, c in enumerate(index.chunks)}
         # The chunks' vectors, read out of FAISS once: the output rails compare against them.
@@ -187,34 +185,8 @@ class Chatbot:
     def retrieve(self, turn: Turn) -> Turn:
         if turn.screening is None or turn.screening.kind is not None or turn.condensed is None:
             return turn
-        condensed = turn.condensed
-        query = self.retriever.reader.read(condensed.question, ask=condensed.ask if condensed.reading else None)
-        if condensed.inferred:  # the symptoms it is closest to, to set beside theirs
-            query = replace(query, intents=tuple(dict.fromkeys([*query.intents, "symptoms"])))
-        left_out = self.gaps.excluded_roles(condensed.reading)
-        if left_out:  # a child, a pregnancy: what to see a doctor about, not the adult treatments
-            query = replace(query, intents=tuple(dict.fromkeys([*query.intents, "see_doctor"])))
-        exclude = self._ruled_out_sections(condensed)
-        if left_out:
-            exclude |= {c.id for c in self.index.chunks if c.role in left_out}
-        retrieval = self.retriever.retrieve(query, self.k, exclude=frozenset(exclude))
-        if (pinned := self._pinned(retrieval)) is not None:
-            return replace(turn, retrieval=pinned)
-        if len(turn.condensed.topics) > 1:
-            retrieval = self._retrieve_each_topic(turn.condensed, retrieval)
-        # The kind of answer asked for ("how do I treat ...") counts only for a question about
-        # "it" or "this": "how do I fix my car" asks for a treatment too.
-        question = turn.condensed.question
-        verdict = turn.screening.scope
-        in_scope = (
-            turn.condensed.topic is not None or retrieval.relevant or self.scope.anchored(question)
-            or (verdict is not None and verdict.anchored)
-            or (self._medicines_in_corpus and self.rules.names_medicine(question))
-            or (bool(set(retrieval.query.intents) - HINTS) and refers_back(turn.message))
-        )
-        if not in_scope:
-            return replace(turn, retrieval=retrieval, screening=Screening("out_of_scope", "no_match"))
-        return replace(turn, retrieval=retrieval)
+        retrieval, screening = self.sections.find(turn.condensed, turn.screening, turn.message, self.pins)
+        return replace(turn, retrieval=retrieval, screening=screening)
 
     def _unit_scores(self, turn: Turn) -> dict[tuple[str, str], float]:
         """How close each unit of the retrieved sections is to the ask (its vector, cached)."""
@@ -225,44 +197,6 @@ class Chatbot:
         positions = [self._positions[h.chunk.id] for h in turn.retrieval.hits]
         return {(self.index.chunks[ref.chunk].id, ref.unit.text): score
                 for score, ref in units.closest(ask[None, :], positions)}
-
-    def _ruled_out_sections(self, condensed: Condensed) -> frozenset[str]:
-        """The sections of the conditions a message rules out: not searched for."""
-        ruled_out = set(condensed.reading.ruled_out) if condensed.reading else set()
-        if not ruled_out:
-            return frozenset()
-        return frozenset(c.id for c in self.index.chunks
-                         if ((holder := self.topics.holder(c)) is not None and holder.name in ruled_out)
-                         or ((headed := self.topics.headed_for(c)) and headed <= ruled_out))
-
-    def _pinned(self, retrieval: Retrieval) -> Retrieval | None:
-        """The sections an admin pinned for questions like this one, ranked first; None if no
-        pin is close or its sections are gone from the index."""
-        if self.pins is None:
-            return None
-        # The vector the dense search just used (cached): pins are matched in the same space.
-        vector = self.retriever.embed_query(retrieval.query.dense_text or retrieval.query.search_text)
-        ids = [i for i in self.pins.match(vector) or [] if i in self._chunks]
-        if not ids:
-            return None
-        ranked = [*retrieval.hits, *retrieval.rest]
-        pinned = [Hit(self._chunks[i], 1.0, 1.0, 1.0) for i in ids]
-        return replace(retrieval, hits=pinned, rest=[h for h in ranked if h.chunk.id not in ids], relevant=True)
-
-    def _retrieve_each_topic(self, condensed: Condensed, combined: Retrieval) -> Retrieval:
-        """For "tendonitis or tendonosis?": search once per topic and interleave the hits,
-        so each topic's own sections are there to compare."""
-        per_topic = [
-            self.retriever.retrieve(f"{self.topics.only(condensed.question, t)} ({t})", self.k).hits
-            for t in condensed.topics[:3]
-        ]
-        hits, seen = [], set()
-        for rank in range(self.k):
-            for topic_hits in per_topic:
-                if rank < len(topic_hits) and topic_hits[rank].chunk.id not in seen:
-                    seen.add(topic_hits[rank].chunk.id)
-                    hits.append(topic_hits[rank])
-        return replace(combined, hits=hits)
 
     def compose(self, turn: Turn) -> Turn:
         screening = turn.screening or Screening(None)
@@ -317,10 +251,6 @@ def corpus_sentences(index: SearchIndex) -> list[str]:
 def _clean(message: str) -> str:
     """Drop control characters and normalise Unicode so look-alike letters compare equal."""
     return _CONTROL.sub(" ", unicodedata.normalize("NFKC", message))
-
-
-def _oneline(text: str) -> str:
-    return " ".join(text.split())
 
 
 class SectionRetriever(BaseRetriever):

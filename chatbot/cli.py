@@ -119,7 +119,8 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.errors import IndexProblem
     from chatbot.knowledge.corpus import load_corpus
     from chatbot.search.embeddings import load_embedder
-    from chatbot.search.index import build_index, check_current, load_index, save_index
+    from chatbot.search.index import load_index, save_index
+    from chatbot.search.indexing import build_index, check_current
 
     embedder = load_embedder(settings.model_path, settings.embedder)
     documents = load_corpus(settings.corpus_dir)
@@ -189,7 +190,8 @@ def _index_status(args: argparse.Namespace, settings: Settings) -> int:
     from chatbot.errors import IndexProblem
     from chatbot.knowledge.corpus import load_corpus
     from chatbot.search.embeddings import load_embedder
-    from chatbot.search.index import check_current, load_index
+    from chatbot.search.index import load_index
+    from chatbot.search.indexing import check_current
 
     index = load_index(settings.index_dir)
     print(json.dumps(index.summary(), indent=2))

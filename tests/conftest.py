@@ -34,7 +34,7 @@ def fake_embedder():
 
 @pytest.fixture(scope="session")
 def fake_index(documents, fake_embedder):
-    from chatbot.search.index import build_index
+    from chatbot.search.indexing import build_index
 
     return build_index(documents, fake_embedder)
 
@@ -49,7 +49,7 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def index(documents, embedder):
-    from chatbot.search.index import build_index
+    from chatbot.search.indexing import build_index
 
     return build_index(documents, embedder)
 

@@ -33,7 +33,7 @@ def main() -> None:
     import app
     from chatbot.bot import Chatbot
     from chatbot.knowledge.corpus import load_corpus
-    from chatbot.search.index import build_index
+    from chatbot.search.indexing import build_index
     from chatbot.serve.api import create_app
     from tests.fakes import HashingEmbedder
 

@@ -55,7 +55,7 @@ def shared(tmp_path_factory):
     """One app for the tests that only read or are refused (building an app takes a while)."""
     from chatbot.bot import Chatbot
     from chatbot.knowledge.corpus import load_corpus
-    from chatbot.search.index import build_index
+    from chatbot.search.indexing import build_index
     from tests.conftest import CORPUS
     from tests.fakes import HashingEmbedder
 

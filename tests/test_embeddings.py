@@ -6,13 +6,9 @@ import numpy as np
 import pytest
 
 from chatbot.errors import ChatbotError, ModelNotFoundError
-from chatbot.search.embeddings import (
-    DEFAULT_MODEL_ID,
-    NumpyBertEmbedder,
-    SentenceTransformerEmbedder,
-    default_model_path,
-    load_embedder,
-)
+from chatbot.search.embeddings import SentenceTransformerEmbedder, load_embedder
+from chatbot.search.model_folder import DEFAULT_MODEL_ID, default_model_path
+from chatbot.search.numpy_bert import NumpyBertEmbedder
 
 pytestmark = pytest.mark.model
 

@@ -13,7 +13,7 @@ from chatbot.evals.runner import evaluate
 from chatbot.evals.sets import load_set, load_sets
 from chatbot.evals.targets import InProcessTarget
 from chatbot.knowledge.corpus import load_corpus
-from chatbot.search.index import build_index
+from chatbot.search.indexing import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = Path(__file__).parent / "data" / "corpora"

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from chatbot.errors import ChatbotError, IndexCorruptError, IndexProblem, IndexStaleError
-from chatbot.search.index import MANIFEST, build_index, load_index, open_index, save_index
+from chatbot.search.index import load_index, save_index
+from chatbot.search.indexing import build_index, open_index
+from chatbot.search.manifest import MANIFEST
 from tests.conftest import CORPUS
 
 
@@ -178,7 +180,7 @@ def test_a_damaged_index_is_reported_with_the_fix_and_rebuilt(saved, damage, fak
     error = raised.value  # and no KeyError or TypeError chained to it, to show up as a traceback
     assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
 
-    with caplog.at_level(logging.WARNING, logger="chatbot.search.index"):
+    with caplog.at_level(logging.WARNING, logger="chatbot.search.indexing"):
         rebuilt = open_index(saved, CORPUS, fake_embedder, rebuild=True)
     assert "Building the search index" in caplog.text
     assert rebuilt.vectors.ntotal == len(rebuilt.chunks) > 10

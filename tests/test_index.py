@@ -9,7 +9,8 @@ import pytest
 import chatbot.search.index as index_module
 from chatbot.errors import IndexCorruptError, IndexMissingError, IndexStaleError
 from chatbot.knowledge.corpus import load_corpus
-from chatbot.search.index import build_index, check_current, load_index, open_index, save_index
+from chatbot.search.index import load_index, save_index
+from chatbot.search.indexing import build_index, check_current, open_index
 from tests.conftest import CORPUS
 
 
@@ -120,7 +121,7 @@ def test_open_index_rebuilds_when_asked(tmp_path, corpus_copy, fake_embedder, ca
 
 def test_a_rebuild_embeds_only_the_chunks_whose_text_changed(corpus_copy, tmp_path):
     from chatbot.knowledge.corpus import load_corpus
-    from chatbot.search.index import build_index
+    from chatbot.search.indexing import build_index
     from tests.fakes import HashingEmbedder
 
     embedder = HashingEmbedder()

@@ -9,7 +9,7 @@ import pytest
 
 from chatbot.bot import Chatbot
 from chatbot.knowledge.corpus import load_corpus
-from chatbot.search.index import build_index
+from chatbot.search.indexing import build_index
 
 CORPORA = Path(__file__).parent / "data" / "corpora"
 pytestmark = pytest.mark.model

@@ -9,7 +9,8 @@ from pathlib import Path
 from chatbot.bot import Chatbot
 from chatbot.config import Settings
 from chatbot.knowledge.corpus import load_corpus
-from chatbot.search.index import build_index, save_index
+from chatbot.search.index import save_index
+from chatbot.search.indexing import build_index
 from chatbot.serve.live import LiveChatbot
 
 CORPORA = Path(__file__).parent / "data" / "corpora"

@@ -9,7 +9,7 @@ import yaml
 
 from chatbot.answer.red_flags import RedFlags
 from chatbot.knowledge.corpus import load_corpus
-from chatbot.search.index import build_index
+from chatbot.search.indexing import build_index
 
 CORPORA = Path(__file__).parent / "data" / "corpora"
 GENERIC = ["Pain that is severe, getting worse or not improving"]

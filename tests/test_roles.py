@@ -10,7 +10,7 @@ import yaml
 from chatbot.errors import CorpusError
 from chatbot.knowledge.corpus import load_corpus
 from chatbot.knowledge.roles import RoleAssigner, role_of_heading
-from chatbot.search.index import build_index
+from chatbot.search.indexing import build_index
 
 CORPORA = Path(__file__).parent / "data" / "corpora"
 FIXTURES = sorted(p.name for p in CORPORA.iterdir() if (p / "expected.yaml").is_file())

@@ -11,7 +11,7 @@ import pytest
 from chatbot.bot import Chatbot
 from chatbot.config import Settings
 from chatbot.knowledge.corpus import load_corpus
-from chatbot.search.index import build_index
+from chatbot.search.indexing import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = Path(__file__).parent / "data" / "corpora"

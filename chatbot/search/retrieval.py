@@ -28,7 +28,8 @@ from chatbot.answer.query import WEAK_INTENTS, Query, QueryReader
 from chatbot.config import Settings
 from chatbot.knowledge.chunks import Chunk
 from chatbot.search.embeddings import Embedder, load_embedder
-from chatbot.search.index import SearchIndex, open_index
+from chatbot.search.index import SearchIndex
+from chatbot.search.indexing import open_index
 
 _stemmer = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build

@@ -50,15 +50,17 @@ from chatbot.serve.admin import add_admin
 from chatbot.serve.feedback import FeedbackStore, StorageError
 from chatbot.serve.middleware import add_middleware, error_response
 from chatbot.serve.ratelimit import RateLimiter, client_id
-from chatbot.serve.schemas import (
+from chatbot.serve.responses import (
     ERROR_RESPONSES,
     FEEDBACK_RESPONSES,
     STREAM_RESPONSES,
-    ChatRequest,
     FeedbackOut,
-    FeedbackRequest,
     HealthOut,
     ReplyOut,
+)
+from chatbot.serve.schemas import (
+    ChatRequest,
+    FeedbackRequest,
     check_chat,
     check_content_type,
     check_feedback,

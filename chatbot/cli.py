@@ -8,7 +8,7 @@ Examples::
     chatbot index status --sections     # every section with its role and topic
     chatbot index build --gate evals/sets/core.yaml   # publish only if the set passes
     chatbot search "burning in my sole at night" -k 3
-    chatbot search "pttd treatment" --json
+    chatbot search "heel pain treatment" --json
     chatbot ask "what can i do at home?"
     chatbot ask "and how long does it take?" --history conversation.json --json
     chatbot chat                        # talk in the terminal

@@ -32,7 +32,7 @@ def unnumbered(heading: str) -> str:
 
 def heading_name(heading: str) -> str:
     """A heading as a name: no list number, no note in brackets at its end.
-    "1. Posterior Tibial Tendon Dysfunction (Most Common)" -> "Posterior Tibial Tendon Dysfunction"."""
+    "1. Plantar Fasciitis (Most Common)" -> "Plantar Fasciitis"."""
     return _BRACKETED_END.sub("", unnumbered(heading)).strip()
 
 

@@ -8,7 +8,7 @@ not written for.
   a product, a procedure, heat, driving, the risks (rules/reading.yaml `aspects`): "The
   article does not mention gabapentin."
 - A kind of answer the article has nowhere for the condition asked about: "The article does not
-  describe treatment for posterior ankle impingement."
+  describe treatment for plantar fasciitis."
 - A time frame asked for that the answer does not give.
 
     finder = GapFinder(scope, topics, chunks, audiences, wording)

@@ -1,6 +1,6 @@
 """Reading a question before search: spelling, patients' words, abbreviations, intent.
 
-Patients write "tendonitus", "pins and needles in the bottom of my foot", "pttd". The
+Patients write "tendonitus", "pins and needles in the bottom of my foot", "pf". The
 reader returns the question as asked plus a search text that also carries the article's
 words for what was meant, and the kinds of answer asked for (treatment, symptoms, ...),
 which the retriever matches against the sections' roles and the composer uses to pick

@@ -8,8 +8,8 @@ message is about (a child, a pregnancy) and smalltalk said in a sentence. Patter
 (rules/reading.yaml); conditions are the corpus's own topics.
 
     reading = MessageReader(topics).read("x-ray showed no fracture. GP thinks tendonitis. what helps?")
-    reading.ask -> "what helps?"; reading.ruled_out -> ("Tibial Stress Fracture",);
-    reading.topics -> ("Posterior Tibial Tendonitis",)
+    reading.ask -> "what helps?"; reading.ruled_out -> ("Heel Bursitis",);
+    reading.topics -> ("Plantar Fasciitis",)
 """
 
 from __future__ import annotations

@@ -89,8 +89,8 @@ class Scope:
 
     def unknown_abbreviations(self, text: str, chat: Iterable[str] = ()) -> list[str]:
         """Abbreviations the text names that the articles do not: not an everyday word, not a
-        word of the articles, not one of the glossary's, not a condition's initials ("FDL":
-        Flexor Digitorum Longus). "FHL" in an ask about toe tendons is one."""
+        word of the articles, not one of the glossary's, not a condition's initials ("PF":
+        Plantar Fasciitis). "FHL" in an ask about toe tendons is one."""
         found = dict.fromkeys(_ABBREVIATION.findall(text))
         if not found:
             return []

@@ -8,7 +8,7 @@ when it stands clearly ahead (rules/reading.yaml `symptom_match`), and the reply
 the article links such symptoms to it: never that the person has it.
 
     matcher = SymptomMatcher.of(index, topics, embedder)
-    matcher.closest("dull ache ... worse on stairs ... arch flatter")  -> "Posterior Tibial Tendon Dysfunction"
+    matcher.closest("sharp heel pain ... worst first thing in the morning")  -> "Plantar Fasciitis"
 """
 
 from __future__ import annotations

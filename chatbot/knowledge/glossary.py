@@ -1,12 +1,12 @@
 """Abbreviations, found in the articles themselves, so a search finds them both ways.
 
-"PTTD treatment" must reach the section headed "For PTT/Tendon Problems", and "posterior
-tibial tendon" must reach text that only says "PTT". The glossary maps each abbreviation an
+"PF treatment" must reach the section headed "For PF/Heel Problems", and "plantar
+fascia" must reach text that only says "PF". The glossary maps each abbreviation an
 article uses to its long form, taken from (in order of trust):
 
 1. the article's front matter (`abbreviations:`),
-2. an explicit definition in the text: "Posterior tibial tendon (PTT)" or "RICE (Rest, Ice, ...)",
-3. a Title Case phrase whose initials spell it, as in the heading "Posterior Tibial Tendon Dysfunction".
+2. an explicit definition in the text: "Plantar fascia (PF)" or "RICE (Rest, Ice, ...)",
+3. a Title Case phrase whose initials spell it, as in the heading "Plantar Fascia Tear".
 
 Abbreviations with no long form in the articles (MRI, OTC) are left alone: the glossary never guesses.
 """
@@ -26,7 +26,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 @dataclass(frozen=True)
 class Glossary:
-    long_forms: dict[str, str]  # "PTT" -> "posterior tibial tendon"
+    long_forms: dict[str, str]  # "PF" -> "plantar fascia"
 
     @classmethod
     def from_documents(cls, documents: list[Document]) -> Glossary:
@@ -54,7 +54,7 @@ class Glossary:
 
     @staticmethod
     def _mentions_acronym(acronym: str, text: str) -> bool:
-        # Lowercase forms count only for acronyms that are not words: "pttd" yes, "rice" no.
+        # Lowercase forms count only for acronyms that are not words: "dvt" yes, "rice" no.
         if re.search(rf"\b{acronym}s?\b", text):
             return True
         return not re.search(r"[AEIOUY]", acronym) and bool(re.search(rf"\b{acronym}s?\b", text, re.I))

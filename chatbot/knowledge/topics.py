@@ -193,7 +193,7 @@ class Topics:
         self._by_alias = {alias: t for t in topics for alias in t.aliases}
         longest_first = sorted(self._by_alias, key=len, reverse=True)
         # One pattern for every alias: looking for a thousand topics costs one scan of the text.
-        # "stress fractures" names "stress fracture": a plural ending is allowed after any alias.
+        # "heel spurs" names "heel spur": a plural ending is allowed after any alias.
         self._pattern = (re.compile(r"\b(" + "|".join(map(re.escape, longest_first)) + r")(?:e?s)?\b")
                          if topics else None)
 
@@ -214,7 +214,7 @@ class Topics:
         return found
 
     def _other_modifier(self, before: str, alias: str, topic: Topic) -> bool:
-        """"carpal tunnel syndrome" is not "(cubital) tunnel syndrome": the end of a name, with
+        """"shin bone bruise" is not "(heel) bone bruise": the end of a name, with
         another word where its first word stands, names something else."""
         name = words(topic.name)
         if not name or len(alias.split()) < 2 or alias.split()[0] == name[0] or alias not in " ".join(name):
@@ -239,7 +239,7 @@ class Topics:
 
     def headed_for(self, chunk: Chunk) -> set[str]:
         """The topics a section's own heading names: by name, by an abbreviation of part of a
-        name ("For PTT/Tendon Problems": PTT is "posterior tibial tendon"), or with words that
+        name ("For PF/Heel Problems": PF is "plantar fascia"), or with words that
         are all in one name ("For Ligament Sprains")."""
         if chunk.id in self._headed:
             return self._headed[chunk.id]
@@ -263,8 +263,8 @@ class Topics:
     def related(self, chunk: Chunk, topic_name: str | None) -> bool:
         """False only when the chunk is about a different topic than `topic_name`.
 
-        "Treatment Options › For PTT/Tendon Problems" is related to "Posterior Tibial
-        Tendonitis": PTT stands for "posterior tibial tendon", part of that name.
+        "Treatment Options › For PF/Heel Problems" is related to "Plantar Fascia Tear":
+        PF stands for "plantar fascia", part of that name.
         """
         topic = self.named(topic_name) if topic_name else None
         if topic is None:

@@ -83,7 +83,7 @@ class ChatRequest(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"message_id": "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99", "rating": "up"},
-        {"question": "What is PTTD?", "answer": "(the answer as shown)", "rating": "down", "comment": "Too long"},
+        {"question": "What helps?", "answer": "(the answer as shown)", "rating": "down", "comment": "Too long"},
     ]})
     rating: Literal["up", "down"]
     message_id: str | None = Field(default=None, description="From the X-Message-Id header of a chat reply.")

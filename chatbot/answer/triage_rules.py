@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chatbot.answer.triage_context import AFFIRMED, HYPOTHETICAL, NEGATED, Context, ContextRules
+from chatbot.answer.triage_context import AFFIRMED, EXPLAINED, HYPOTHETICAL, NEGATED, Context, ContextRules
 from chatbot.answer.triage_signs import Sign, SignBook
 from chatbot.answer.triage_text import PhraseSet, Speller, Word, words_of
 
 HISTORY_TURNS = 3  # the person's recent turns whose circumstances count
+_ANYWHERE = frozenset({NEGATED, HYPOTHETICAL, EXPLAINED})  # set aside anywhere, they keep the detector out
 _CONTEXT_FLAGS = 6
 
 
@@ -167,12 +168,18 @@ class SignRules:
         """How much the learned detector has to stand on for `sign`: "most" when one of its
         requirements has every circumstance (diabetes, an injury) and all but one of its own
         groups counting (both of two), "some" when it has the circumstances and half its own
-        groups (one of two), else None. None too when context set any of the sign's words aside
-        (negated, past, someone else's, a general question, explained); words in a clause an
-        `unless` cancels do not count. The detector fills in a wording the lexicon lacks, or words too far apart for the
-        rules; it does not guess from nothing."""
+        groups (one of two), else None. None too when context set some of the sign's words aside
+        (negated, past, someone else's, a general question, explained) where its other words
+        are; words in a clause an `unless` cancels do not count. The detector fills in a wording
+        the lexicon lacks, or words too far apart for the rules; it does not guess from nothing."""
         found, earlier = reading.found[sign.id], reading.earlier[sign.id]
-        if any(status != AFFIRMED for group in sign.lexicon for _, status in found[group]):
+        # A denial, a general question or a harmless cause anywhere keeps the detector out; an
+        # old story only in the sentences of the sign's other words ("a knee operation a while
+        # back. Last night ..." does not).
+        hits = [(reading.words[p].sentence, status) for group in sign.lexicon for p, status in found[group]]
+        counted = {sentence for sentence, status in hits if status == AFFIRMED}
+        if any(status in _ANYWHERE or (status != AFFIRMED and (not counted or sentence in counted))
+               for sentence, status in hits):
             return None
         # Words in a clause an `unless` cancels ("a temperature of 37.2", "the tab on my shoe") are none.
         cancelled = reading.cancelled[sign.id]

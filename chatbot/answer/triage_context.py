@@ -99,11 +99,11 @@ class ContextRules:
         texts = [w.text for w in words]
         sentences = _groups_of(words, "sentence")
         clauses = _groups_of(words, "clause")
-        negated = self._negated(texts, words, covered)
+        negations = self.negation.find(texts)
+        negated = self._negated(texts, words, covered, negations)
         # Right after a negation word, a cue or a cause is none, even where that word negates no
         # sign ("not improving", "isn't really getting better").
-        denied = {i for _, b, _ in self.negation.find(texts)
-                  for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
+        denied = {i for _, b, _ in negations for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
         now_clauses, past_sentences, hypothetical, benign = set(), set(), set(), {}
         overridden = {words[a].clause for a, _, _ in self.override.find(texts)}
         cause_overridden = {name: {words[a].sentence for a, _, _ in p.find(texts)}
@@ -111,7 +111,7 @@ class ContextRules:
         similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))
                    if words[i].sentence == words[a].sentence}
         # "Mine did" claims a general question for the person; "mine's not on yet" does not.
-        negation_starts = {a for a, _, _ in self.negation.find(texts)}
+        negation_starts = {a for a, _, _ in negations}
         claimed = {words[a].sentence for a, b, _ in self.claims_own.find(texts) if b not in negation_starts}
         for sent, (start, stop) in sentences.items():
             past_spans = self.past.find(texts, start, stop)
@@ -165,7 +165,8 @@ class ContextRules:
                     if words[i].clause not in back_clauses or words[i].clause == words[a].clause}
         return out
 
-    def _negated(self, texts: list[str], words: list[Word], covered: set[int]) -> set[int]:
+    def _negated(self, texts: list[str], words: list[Word], covered: set[int],
+                 negations: list[tuple[int, int, str]]) -> set[int]:
         """A negation reaches `scope` words on, through a list ("isn't cold, pale or blue"), but
         not past a word that ends it, nor into a clause that starts with one ("no fever, my
         ankle is hot")."""
@@ -173,7 +174,7 @@ class ContextRules:
         ends = {a for a, _, _ in self.scope_ends.find(texts)}
         clause_ends = {a for a, _, _ in self.clause_scope_ends.find(texts)}
         negated: set[int] = set()
-        for a, b, _ in self.negation.find(texts):
+        for a, b, _ in negations:
             if a in covered or a in pseudo:
                 continue
             for i in range(b, min(len(words), b + self.scope)):

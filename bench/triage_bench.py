@@ -11,7 +11,10 @@
    held-out figures are not blind; the detector's are.
 2. The same on `bench/data/triage_unseen.yaml`, written after the rules and never used to tune them.
 3. The curve: one threshold for every sign, from low to high, detector alone and with the rules.
-4. Latency: the same questions answered by the bot with triage and with triage switched off,
+4. Leave one writer out: for each file of `rules/triage/vignettes/` (each written by another
+   writer), the detector is built without it and scored on it: how the vignettes carry to a
+   writer the detector has not read, at the shipped `Certainty` and at others.
+5. Latency: the same questions answered by the bot with triage and with triage switched off,
    interleaved in one run; p50 and p95 per reply and the difference. Only questions triage lets
    through are timed (an escalated reply skips the search, which would flatter triage).
 """
@@ -23,6 +26,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +35,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatbot.answer.triage import Triage, TriageResult  # noqa: E402
+from chatbot.answer.triage import Certainty, Triage, TriageResult  # noqa: E402
 from chatbot.answer.triage_model import Detector, build_detector, fingerprint_of  # noqa: E402
-from chatbot.answer.triage_signs import Example, SignBook  # noqa: E402
+from chatbot.answer.triage_signs import Example, SignBook, _vignettes  # noqa: E402
 from chatbot.config import Settings, go_offline  # noqa: E402
 
 HELD_OUT = 0.25
@@ -53,13 +57,11 @@ def split(book: SignBook) -> tuple[SignBook, list[tuple[str, Example]], list[tup
         into += [(stratum, items[i]) for i in sorted(out)]
         return tuple(e for i, e in enumerate(items) if i not in out)
 
-    from dataclasses import replace
-
     signs = tuple(
         replace(s, fire=take(s.id, s.fire, held_fire), no_fire=take(s.id, s.no_fire, held_no)) for s in book.signs
     )
     ordinary = take("ordinary", book.ordinary, held_no)
-    return SignBook(signs, book.fingerprint + "-fit", ordinary), held_fire, held_no
+    return SignBook(signs, book.fingerprint + "-fit", ordinary, book.vignettes), held_fire, held_no
 
 
 def rate(hit: int, total: int) -> str:
@@ -118,6 +120,34 @@ def curve(triage: Triage, fire: list[tuple[str, Example]], no_fire: list[tuple[s
     triage.detector.thresholds = saved
 
 
+def leave_one_writer_out(rules_only: Triage, embedder, sentences: list[str]) -> None:
+    book = rules_only.rules.book
+    assert book.vignettes is not None, "no vignettes to hold out"
+    root = ROOT / "chatbot" / "rules" / "triage" / "vignettes"
+    sign_ids = {s.id for s in book.signs}
+    print("\n## Leave one writer out (rules/triage/vignettes/), at several certainties (some/little)")
+    levels = (Certainty(), Certainty(0.95, 1.01), Certainty(0.98, 0.98), Certainty(0.9, 0.97), Certainty(0.8, 0.9))
+    totals = {c: [0, 0, 0, 0] for c in levels}
+    for path in sorted(root.glob("*.yaml")):
+        held = _vignettes([path], sign_ids)
+        kept = _vignettes([p for p in sorted(root.glob("*.yaml")) if p != path], sign_ids)
+        fit_book = replace(book, vignettes=kept, fingerprint=f"{book.fingerprint}-without-{path.stem}")
+        rules = type(rules_only.rules)(fit_book, rules_only.rules.context, rules_only.rules.speller.dictionary)
+        detector = build_detector(rules, embedder, sentences, fingerprint_of("bench", path.stem))
+        items = [(e.message, list(e.history)) for e in (*(e for _, e in held.fire), *held.no_fire)]
+        for certainty in levels:
+            results = Triage(rules_only.rules, detector, embedder, certainty).run_many(items)
+            hit = sum(r.escalated for r in results[: len(held.fire)])
+            alarms = sum(r.escalated for r in results[len(held.fire):])
+            for i, value in enumerate((hit, len(held.fire), alarms, len(held.no_fire))):
+                totals[certainty][i] += value
+            print(f"{path.stem:10} {certainty.some:.2f}/{certainty.little:.2f}: "
+                  f"recall {rate(hit, len(held.fire)):>16}   false alarms {rate(alarms, len(held.no_fire)):>14}")
+    for c, (hit, n, alarms, m) in totals.items():
+        print(f"{'all':10} {c.some:.2f}/{c.little:.2f}: recall {rate(hit, n):>16}   "
+              f"false alarms {rate(alarms, m):>14}")
+
+
 def unseen() -> tuple[list[tuple[str, Example]], list[tuple[str, Example]]]:
     data = yaml.safe_load((ROOT / "bench" / "data" / "triage_unseen.yaml").read_text(encoding="utf-8"))
     fire = [(item["sign"], Example(item["message"])) for item in data["fire"]]
@@ -154,6 +184,7 @@ def latency(settings: Settings, questions: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--no-writers", action="store_true", help="skip leaving each writer out (slow)")
     args = parser.parse_args()
     go_offline()
     from chatbot.bot import corpus_sentences
@@ -175,6 +206,8 @@ def main() -> int:
     evaluate("Held-out quarter of the examples", triage, held_fire, held_no)
     curve(triage, held_fire, held_no)
     evaluate("Unseen messages (bench/data/triage_unseen.yaml)", triage, *unseen())
+    if not args.no_writers:
+        leave_one_writer_out(rules_only, embedder, corpus_sentences(index))
     if not args.no_latency:
         _, no_fire = unseen()  # look-alikes and ordinary questions: short ones, stories, several questions
         latency(settings, [e.message for _, e in no_fire] + [e.message for e in rules_only.rules.book.look_alikes()])

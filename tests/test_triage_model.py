@@ -149,19 +149,23 @@ def shipped_rules():
 
 
 @pytest.mark.parametrize(("sign", "message", "score", "escalated"), [
-    ("calf-clot", "what is the capital of france", 1.0, False),  # none of the sign's words
+    ("calf-clot", "what is the capital of france", 0.9, False),  # none of the sign's words: not sure enough
+    ("calf-clot", "my leg feels all wrong since the long haul", 0.95, False),
+    ("calf-clot", "my leg feels all wrong since the long haul", 0.99, True),  # surer: a wording no lexicon has
     ("calf-clot", "my calf isn't swollen after the flight", 1.0, False),  # context set its words aside
     ("calf-clot", "my friend's calf was swollen after her flight", 1.0, False),
-    ("no-weight-after-injury", "rolled my ankle and i literally cant feel the floor", 0.8, False),  # 1 of 2
+    ("no-weight-after-injury", "rolled my ankle and i literally cant feel the floor", 0.95, False),  # 1 of 2
     ("no-weight-after-injury", "rolled my ankle and i literally cant feel the floor", 0.99, True),
-    ("diabetic-foot", "my wife has diabetes and her big toe looks odd", 0.8, False),  # one own group of two
+    ("diabetic-foot", "my wife has diabetes and her big toe looks odd", 0.95, False),  # one own group of two
     ("diabetic-foot", "my wife has diabetes and her big toe has gone odd and glassy", 0.99, True),
+    ("deep-burn-frostbite", "my foot looks all wrong", 0.95, False),  # one own group of three: very sure only
+    ("deep-burn-frostbite", "my foot looks all wrong", 0.99, True),
     ("diabetic-foot", "my big toe has a blister", 0.99, False),  # without the circumstance (diabetes): never
     # an `unless` says the fever is none: a measured temperature below a fever's
     ("sepsis-signs", "got a cold, temperature of 37.8 and achy, my cut is sore", 0.99, False),
     ("sepsis-signs", "got a cold, temperature of 39.8 and achy, my cut is sore", 0.99, True),
 ])
-def test_the_detector_speaks_only_on_the_rules_evidence(shipped_rules, sign, message, score, escalated):
+def test_the_detector_needs_more_certainty_the_less_the_rules_found(shipped_rules, sign, message, score, escalated):
     triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())
     result = triage.run(message)
     assert result.escalated == escalated, result

@@ -4,12 +4,13 @@ gets an error naming the file and the field."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from chatbot.answer.triage_context import load_context
-from chatbot.answer.triage_signs import LEVELS, TriageRulesError, load_signs
+from chatbot.answer.triage_signs import LEVELS, Example, TriageRulesError, load_signs
 
 SIGNS_DIR = Path(__file__).resolve().parent.parent / "chatbot" / "rules" / "triage"
 BENIGN = frozenset(load_context().benign)
@@ -95,3 +96,42 @@ def test_the_fingerprint_follows_the_files(tmp_path):
     path = tmp_path / "signs" / "calf-clot.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
     assert load_signs(tmp_path / "signs").fingerprint != before
+
+
+def test_the_shipped_vignettes_train_the_detector_for_every_sign():
+    book = load_signs(benign=BENIGN)
+    fire, no_fire = book.training()
+    assert book.vignettes is not None and len(book.vignettes.fire) >= 800 and len(book.vignettes.no_fire) >= 600
+    per_sign = Counter(sign_id for sign_id, _ in book.vignettes.fire)
+    assert set(per_sign) <= {s.id for s in book.signs} and sum(n >= 20 for n in per_sign.values()) >= 15
+    assert len(fire) == sum(len(s.fire) for s in book.signs) + len(book.vignettes.fire)
+    assert len(no_fire) == len(book.look_alikes()) + len(book.vignettes.no_fire)
+    assert any(e.history for _, e in book.vignettes.fire)  # conversations keep their earlier turns
+
+
+def test_vignettes_load_and_count_in_the_fingerprint(tmp_path):
+    write(tmp_path, "widget-broken", GOOD.format(id="widget-broken"))
+    before = load_signs(tmp_path).fingerprint
+    write(tmp_path / "vignettes", "writer-1",
+          'fire:\n  widget-broken: ["it snapped in two", {turns: ["hi", "snapped"]}]\nno_fire: ["a broken record"]\n')
+    book = load_signs(tmp_path)
+    assert book.fingerprint != before
+    assert book.vignettes.fire[1] == ("widget-broken", Example("snapped", ("hi",)))
+    assert [e.message for e in book.vignettes.no_fire] == ["a broken record"]
+    assert [s.id for s in book.signs] == ["widget-broken"]  # a vignette file is not a sign
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('fire:\n  no-such-sign: ["x"]\n', "unknown sign 'no-such-sign'"),
+    ("fire: [a, b]\n", "must map sign ids"),
+    ('fire:\n  widget-broken: "x"\n', "fire.widget-broken' must be a list"),
+    ("no_fire: {a: b}\n", "'no_fire' must be a list"),
+    ("no_fire: [[1, 2]]\n", r"no_fire\[0\]"),
+    ("extra: 1\n", "only 'fire' and 'no_fire'"),
+])
+def test_a_bad_vignette_file_names_the_file_and_the_field(tmp_path, text, message):
+    write(tmp_path, "widget-broken", GOOD.format(id="widget-broken"))
+    write(tmp_path / "vignettes", "writer-1", text)
+    with pytest.raises(TriageRulesError, match=message) as error:
+        load_signs(tmp_path)
+    assert "vignettes/writer-1.yaml" in str(error.value)

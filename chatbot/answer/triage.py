@@ -6,11 +6,12 @@ Two detectors read the message; either one escalates it:
 - the rules (triage_rules.py): each sign's word groups meeting in a clause or the next, in
   context (negated, past, someone else's story, a general question, a harmless cause);
 - the learned detector (triage_model.py): a classifier per sign over the embeddings of the
-  message and its sentences together with the rules' features. It speaks for a sign only when
-  the sign's circumstances (diabetes, an injury) and all but one of its word groups are there
-  (with only one of them, only at its most confident), and never against the context: where
-  the context set any of the sign's words aside ("no swelling", "years ago"), only the rules
-  decide.
+  message and its sentences together with the rules' features, trained on the signs' examples
+  and the vignettes. It needs the sign's circumstances (diabetes, an injury); with all but one
+  of the sign's word groups its own threshold is enough, with half of them it must be surer
+  (`Certainty`), with fewer very sure: wordings no lexicon lists. It never
+  speaks against the context: where the context set any of the sign's words aside ("no
+  swelling", "years ago"), only the rules decide.
 
 `level` is "emergency" (call the emergency number now) or "urgent" (be seen today), the most
 serious of the signs found; None when nothing needs care now. A general question about a sign
@@ -32,7 +33,6 @@ from chatbot.answer.reply import Level
 from chatbot.answer.triage_context import load_context
 from chatbot.answer.triage_model import (
     EMBEDDING_SCALE,
-    MAX_THRESHOLD,
     Detector,
     Unit,
     build_detector,
@@ -49,6 +49,23 @@ _SEVERITY = {"emergency": 2, "urgent": 1}
 # The articles' sentences are the detector's ordinary text; a library of a thousand articles
 # lends a fixed sample of them, so the detector trains as fast as for a few.
 MAX_ORDINARY_SENTENCES = 3000
+
+
+@dataclass(frozen=True)
+class Certainty:
+    """How sure the detector must be with less of a sign's words.
+    Chosen on the vignettes, each writer's file held out in turn from training
+    (bench/triage_bench.py prints the figures for these and other values)."""
+
+    some: float = 0.98  # half the sign's word groups
+    little: float = 0.98  # fewer
+
+    def needed(self, evidence: str) -> float:
+        return {"most": 0.0, "some": self.some, "little": self.little}[evidence]
+
+# Detectors built in this process, by fingerprint: every bot over the same corpus and model
+# (a test suite builds many) trains it once.
+_BUILT: dict[str, Detector] = {}
 
 
 def ordinary_sample(sentences: Sequence[str], limit: int = MAX_ORDINARY_SENTENCES) -> list[str]:
@@ -81,10 +98,12 @@ class TriageResult:
 
 
 class Triage:
-    def __init__(self, rules: SignRules, detector: Detector | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(self, rules: SignRules, detector: Detector | None = None, embedder: Embedder | None = None,
+                 certainty: Certainty = Certainty()) -> None:
         if detector is not None and embedder is None:
             raise ValueError("a detector needs the embedder it was trained with")
         self.rules = rules
+        self.certainty = certainty
         self.detector = detector
         self.embedder = embedder
         self.signs = {s.id: s for s in rules.book.signs}
@@ -105,9 +124,10 @@ class Triage:
         )
         detector = Detector.load(cache_dir, fingerprint) if cache_dir else None
         if detector is None:
-            detector = build_detector(rules, embedder, sentences, fingerprint)
+            detector = _BUILT.get(fingerprint) or build_detector(rules, embedder, sentences, fingerprint)
             if cache_dir:
                 detector.save(cache_dir)
+        _BUILT[fingerprint] = detector
         return cls(rules, detector, embedder)
 
     def run(self, message: str, history: Sequence[dict | str] | None = None) -> TriageResult:
@@ -117,7 +137,8 @@ class Triage:
         """Several messages at once: their texts are embedded in one call."""
         readings = [self.rules.read(message, _user_turns(history)) for message, history in items]
         # The detector may speak only where the rules found evidence (see `SignRules.evidence`):
-        # a message with none for any sign is not embedded here at all.
+        # a message with none for any sign (every sign's words set aside, or its circumstances
+        # missing) is not embedded here at all.
         evidence = [{s.id: e for s in self.rules.book.signs if (e := self.rules.evidence(r, s))} for r in readings]
         scores: list[np.ndarray | None] = [None] * len(items)
         if self.detector is not None:
@@ -154,7 +175,7 @@ class Triage:
         if scores is not None and self.detector is not None:
             for sign_id, score, threshold in zip(self.detector.sign_ids, scores, self.detector.thresholds, strict=True):
                 found = evidence.get(sign_id)
-                if score >= threshold and (found == "most" or (found == "some" and score >= MAX_THRESHOLD)):
+                if found and score >= max(threshold, self.certainty.needed(found)):
                     by_detector[sign_id] = float(score)
         found = by_rules | set(by_detector)
         if not found:

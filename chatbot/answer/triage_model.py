@@ -40,7 +40,7 @@ EMBEDDING_SCALE = 4.0  # embeddings are unit vectors; this puts them on the rule
 C = 1.0
 MIN_THRESHOLD, MAX_THRESHOLD = 0.7, 0.95
 BLANKED_WEIGHT = 0.5  # the copies with blanked rule features count this much
-FALSE_ALARM_BUDGET = 0.002  # per sign: the share of held-out look-alike rows it may fire on
+FALSE_ALARM_BUDGET = 0.001  # per sign: the share of held-out look-alike rows it may fire on
 MAX_UNITS = 8  # the whole message and up to this many sentences are scored
 MANIFEST = "manifest.json"
 
@@ -188,8 +188,7 @@ def _model():
 def build_detector(rules: SignRules, embedder: Embedder, sentences: Sequence[str], fingerprint: str) -> Detector:
     started = time.perf_counter()
     book = rules.book
-    fire = [(s.id, e) for s in book.signs for e in s.fire]
-    no_fire = book.look_alikes()
+    fire, no_fire = book.training()
     data = training_set(rules, embedder, fire, no_fire, sentences)
     sign_ids = tuple(s.id for s in book.signs)
     coef, intercept, thresholds, held_out = fit(data, sign_ids)
@@ -240,7 +239,10 @@ def _remembered(embedder: Embedder, texts: list[str]) -> np.ndarray:
 
 
 def fingerprint_of(*parts: str) -> str:
-    return hashlib.sha256("\0".join([str(DETECTOR_VERSION), *parts]).encode()).hexdigest()[:16]
+    """Of the inputs and of how the detector is trained: a changed setting rebuilds it too."""
+    settings = (DETECTOR_VERSION, SEED, FOLDS, EMBEDDING_SCALE, C, MIN_THRESHOLD, MAX_THRESHOLD, BLANKED_WEIGHT,
+                FALSE_ALARM_BUDGET, MAX_UNITS)
+    return hashlib.sha256("\0".join([repr(settings), *parts]).encode()).hexdigest()[:16]
 
 
 def _version(package: str) -> str:

@@ -168,10 +168,11 @@ class SignRules:
         """How much the learned detector has to stand on for `sign`: "most" when one of its
         requirements has every circumstance (diabetes, an injury) and all but one of its own
         groups counting (both of two), "some" when it has the circumstances and half its own
-        groups (one of two), else None. None too when context set some of the sign's words aside
-        (negated, past, someone else's, a general question, explained) where its other words
-        are; words in a clause an `unless` cancels do not count. The detector fills in a wording
-        the lexicon lacks, or words too far apart for the rules; it does not guess from nothing."""
+        groups (one of two), "little" when it has the circumstances and fewer of its own groups
+        (one of three), else None: the detector does not guess from nothing. None too when
+        context set some of the sign's words aside (negated, past, someone else's, a general
+        question, explained) where its other words are; words in a clause an `unless` cancels
+        do not count."""
         found, earlier = reading.found[sign.id], reading.earlier[sign.id]
         # A denial, a general question or a harmless cause anywhere keeps the detector out; an
         # old story only in the sentences of the sign's other words ("a knee operation a while
@@ -200,6 +201,8 @@ class SignRules:
                 return "most"
             if have and 2 * have >= len(own):
                 best = "some"
+            elif have:
+                best = best or "little"
         return best
 
     def features(self, reading: Reading, clauses: range | None = None) -> np.ndarray:

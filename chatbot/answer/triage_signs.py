@@ -19,8 +19,13 @@ A sign file (see `rules/triage/cold-pale-foot.yaml`)::
       no_fire: ["my foot is cold after icing it"]
 
 `_shared.yaml` holds groups any sign may name in `requires`; `_ordinary.yaml` holds ordinary
-messages (`no_fire`) that no sign may fire on. Every problem is a `TriageRulesError` naming the
-file and the field.
+messages (`no_fire`) that no sign may fire on. `vignettes/*.yaml` hold more labelled messages for
+the learned detector only (the rules need not fire on them)::
+
+    fire: {cold-pale-foot: ["my foot went white and cold an hour ago", ...], ...}
+    no_fire: ["my feet are always cold in winter", ...]
+
+Every problem is a `TriageRulesError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from chatbot.errors import ChatbotError
 LEVELS = ("emergency", "urgent")
 SHARED = "_shared.yaml"
 ORDINARY = "_ordinary.yaml"
+VIGNETTES = "vignettes"
 _FIELDS = {"id", "level", "label", "description", "lexicon", "circumstances", "requires", "near", "unless",
            "explained_by", "counts_when_over", "examples"}
 NEAR = {"clause": 0, "adjacent": 1}  # how far apart a sign's words may be: one clause, or the next too
@@ -80,13 +86,30 @@ class SignBook:
     signs: tuple[Sign, ...]
     fingerprint: str  # of every file's bytes: the learned detector is rebuilt when it changes
     ordinary: tuple[Example, ...] = ()  # messages no sign may fire on
+    vignettes: Vignettes | None = None  # the detector's further training messages
 
     def look_alikes(self) -> list[Example]:
         """Every message that must not fire: each sign's `no_fire`, then the ordinary ones."""
         return [e for s in self.signs for e in s.no_fire] + list(self.ordinary)
 
+    def training(self) -> tuple[list[tuple[str, Example]], list[Example]]:
+        """What the detector learns from: every (sign id, message) that must fire and every
+        look-alike, from the sign files and then from the vignettes."""
+        fire = [(s.id, e) for s in self.signs for e in s.fire]
+        no_fire = self.look_alikes()
+        if self.vignettes:
+            fire += list(self.vignettes.fire)
+            no_fire += list(self.vignettes.no_fire)
+        return fire, no_fire
+
     def by_id(self, sign_id: str) -> Sign:
         return next(s for s in self.signs if s.id == sign_id)
+
+
+@dataclass(frozen=True)
+class Vignettes:
+    fire: tuple[tuple[str, Example], ...]  # (sign id, message)
+    no_fire: tuple[Example, ...]
 
 
 def load_signs(folder: Path | None = None, benign: frozenset[str] | None = None) -> SignBook:
@@ -96,9 +119,10 @@ def load_signs(folder: Path | None = None, benign: frozenset[str] | None = None)
     paths = sorted(root.glob("*.yaml"))
     if not paths:
         raise TriageRulesError(f"No triage sign files (*.yaml) in {root}.")
+    vignette_paths = sorted((root / VIGNETTES).glob("*.yaml"))
     digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in paths + vignette_paths:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     shared_lexicon: dict[str, tuple[str, ...]] = {}
     shared_circumstances: dict[str, tuple[str, ...]] = {}
     if (root / SHARED).is_file():
@@ -118,7 +142,31 @@ def load_signs(folder: Path | None = None, benign: frozenset[str] | None = None)
     ]
     if not signs:
         raise TriageRulesError(f"No triage signs in {root} (only files starting with _).")
-    return SignBook(tuple(signs), digest.hexdigest()[:16], ordinary)
+    vignettes = _vignettes(vignette_paths, {s.id for s in signs}) if vignette_paths else None
+    return SignBook(tuple(signs), digest.hexdigest()[:16], ordinary, vignettes)
+
+
+def _vignettes(paths: list[Path], sign_ids: set[str]) -> Vignettes:
+    fire: list[tuple[str, Example]] = []
+    no_fire: list[Example] = []
+    for path in paths:
+        data, name = _read(path), f"{VIGNETTES}/{path.name}"
+        if set(data) - {"fire", "no_fire"}:
+            raise TriageRulesError(f"{name}: only 'fire' and 'no_fire' may be given.")
+        by_sign = data.get("fire") or {}
+        if not isinstance(by_sign, dict):
+            raise TriageRulesError(f"{name}: field 'fire' must map sign ids to lists of messages.")
+        for sign_id, items in by_sign.items():
+            if sign_id not in sign_ids:
+                raise TriageRulesError(f"{name}: field 'fire' names unknown sign {sign_id!r}.")
+            if not isinstance(items, list):
+                raise TriageRulesError(f"{name}: field 'fire.{sign_id}' must be a list of messages.")
+            fire += [(sign_id, _example(item, path, f"fire.{sign_id}[{i}]", name)) for i, item in enumerate(items)]
+        items = data.get("no_fire") or []
+        if not isinstance(items, list):
+            raise TriageRulesError(f"{name}: field 'no_fire' must be a list of messages.")
+        no_fire += [_example(item, path, f"no_fire[{i}]", name) for i, item in enumerate(items)]
+    return Vignettes(tuple(fire), tuple(no_fire))
 
 
 def _read(path: Path) -> dict:
@@ -211,11 +259,12 @@ def _examples(value: Any, path: Path) -> dict[str, tuple[Example, ...]]:
     return out
 
 
-def _example(item: Any, path: Path, where: str) -> Example:
+def _example(item: Any, path: Path, where: str, name: str = "") -> Example:
     if isinstance(item, str) and item.strip():
         return Example(item)
     if isinstance(item, dict) and set(item) == {"turns"}:
         turns = item["turns"]
         if isinstance(turns, list) and turns and all(isinstance(t, str) and t.strip() for t in turns):
             return Example(turns[-1], tuple(turns[:-1]))
-    raise TriageRulesError(f"{path.name}: field '{where}' must be a message or {{turns: [earlier, ..., last]}}.")
+    raise TriageRulesError(
+        f"{name or path.name}: field '{where}' must be a message or {{turns: [earlier, ..., last]}}.")

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from chatbot.answer.triage import Certainty, Triage, TriageResult  # noqa: E402
 from chatbot.answer.triage_model import Detector, build_detector, fingerprint_of  # noqa: E402
-from chatbot.answer.triage_signs import Example, SignBook, _vignettes  # noqa: E402
+from chatbot.answer.triage_signs import Example, SignBook, read_vignettes  # noqa: E402
 from chatbot.config import Settings, go_offline  # noqa: E402
 
 HELD_OUT = 0.25
@@ -129,8 +129,8 @@ def leave_one_writer_out(rules_only: Triage, embedder, sentences: list[str]) -> 
     levels = (Certainty(), Certainty(0.95, 1.01), Certainty(0.98, 0.98), Certainty(0.9, 0.97), Certainty(0.8, 0.9))
     totals = {c: [0, 0, 0, 0] for c in levels}
     for path in sorted(root.glob("*.yaml")):
-        held = _vignettes([path], sign_ids)
-        kept = _vignettes([p for p in sorted(root.glob("*.yaml")) if p != path], sign_ids)
+        held = read_vignettes([path], sign_ids)
+        kept = read_vignettes([p for p in sorted(root.glob("*.yaml")) if p != path], sign_ids)
         fit_book = replace(book, vignettes=kept, fingerprint=f"{book.fingerprint}-without-{path.stem}")
         rules = type(rules_only.rules)(fit_book, rules_only.rules.context, rules_only.rules.speller.dictionary)
         detector = build_detector(rules, embedder, sentences, fingerprint_of("bench", path.stem))

@@ -8,10 +8,9 @@ Two detectors read the message; either one escalates it:
 - the learned detector (triage_model.py): a classifier per sign over the embeddings of the
   message and its sentences together with the rules' features, trained on the signs' examples
   and the vignettes. It needs the sign's circumstances (diabetes, an injury); with all but one
-  of the sign's word groups its own threshold is enough, with half of them it must be surer
-  (`Certainty`), with fewer very sure: wordings no lexicon lists. It never
-  speaks against the context: where the context set any of the sign's words aside ("no
-  swelling", "years ago"), only the rules decide.
+  of the sign's word groups its own threshold is enough, with fewer it must be very sure
+  (`Certainty`): wordings no lexicon lists. It never speaks against the context: where the
+  context set any of the sign's words aside ("no swelling", "years ago"), only the rules decide.
 
 `level` is "emergency" (call the emergency number now) or "urgent" (be seen today), the most
 serious of the signs found; None when nothing needs care now. A general question about a sign
@@ -53,15 +52,16 @@ MAX_ORDINARY_SENTENCES = 3000
 
 @dataclass(frozen=True)
 class Certainty:
-    """How sure the detector must be with less of a sign's words.
-    Chosen on the vignettes, each writer's file held out in turn from training
-    (bench/triage_bench.py prints the figures for these and other values)."""
+    """How sure the detector must be with fewer of a sign's words. The lowest values at which
+    every shipped evaluation set still passes; bench/triage_bench.py prints, for these and
+    lower values, recall and false alarms with each vignette writer held out of training."""
 
     some: float = 0.98  # half the sign's word groups
     little: float = 0.98  # fewer
 
     def needed(self, evidence: str) -> float:
         return {"most": 0.0, "some": self.some, "little": self.little}[evidence]
+
 
 # Detectors built in this process, by fingerprint: every bot over the same corpus and model
 # (a test suite builds many) trains it once.

@@ -135,18 +135,19 @@ def load_signs(folder: Path | None = None, benign: frozenset[str] | None = None)
         items = data.get("no_fire")
         if set(data) != {"no_fire"} or not isinstance(items, list):
             raise TriageRulesError(f"{ORDINARY}: must hold one field, 'no_fire', a list of messages.")
-        ordinary = tuple(_example(item, root / ORDINARY, f"no_fire[{i}]") for i, item in enumerate(items))
+        ordinary = tuple(_example(item, ORDINARY, f"no_fire[{i}]") for i, item in enumerate(items))
     signs = [
         _sign(path, _read(path), shared_lexicon, shared_circumstances, benign)
         for path in paths if not path.name.startswith("_")
     ]
     if not signs:
         raise TriageRulesError(f"No triage signs in {root} (only files starting with _).")
-    vignettes = _vignettes(vignette_paths, {s.id for s in signs}) if vignette_paths else None
+    vignettes = read_vignettes(vignette_paths, {s.id for s in signs}) if vignette_paths else None
     return SignBook(tuple(signs), digest.hexdigest()[:16], ordinary, vignettes)
 
 
-def _vignettes(paths: list[Path], sign_ids: set[str]) -> Vignettes:
+def read_vignettes(paths: list[Path], sign_ids: set[str]) -> Vignettes:
+    """The labelled messages of `paths` (files of `vignettes/`), for signs among `sign_ids`."""
     fire: list[tuple[str, Example]] = []
     no_fire: list[Example] = []
     for path in paths:
@@ -161,11 +162,11 @@ def _vignettes(paths: list[Path], sign_ids: set[str]) -> Vignettes:
                 raise TriageRulesError(f"{name}: field 'fire' names unknown sign {sign_id!r}.")
             if not isinstance(items, list):
                 raise TriageRulesError(f"{name}: field 'fire.{sign_id}' must be a list of messages.")
-            fire += [(sign_id, _example(item, path, f"fire.{sign_id}[{i}]", name)) for i, item in enumerate(items)]
+            fire += [(sign_id, _example(item, name, f"fire.{sign_id}[{i}]")) for i, item in enumerate(items)]
         items = data.get("no_fire") or []
         if not isinstance(items, list):
             raise TriageRulesError(f"{name}: field 'no_fire' must be a list of messages.")
-        no_fire += [_example(item, path, f"no_fire[{i}]", name) for i, item in enumerate(items)]
+        no_fire += [_example(item, name, f"no_fire[{i}]") for i, item in enumerate(items)]
     return Vignettes(tuple(fire), tuple(no_fire))
 
 
@@ -255,16 +256,15 @@ def _examples(value: Any, path: Path) -> dict[str, tuple[Example, ...]]:
         items = value.get(key)
         if not isinstance(items, list) or not items:
             raise TriageRulesError(f"{path.name}: field 'examples.{key}' must be a non-empty list.")
-        out[key] = tuple(_example(item, path, f"examples.{key}[{i}]") for i, item in enumerate(items))
+        out[key] = tuple(_example(item, path.name, f"examples.{key}[{i}]") for i, item in enumerate(items))
     return out
 
 
-def _example(item: Any, path: Path, where: str, name: str = "") -> Example:
+def _example(item: Any, name: str, where: str) -> Example:
     if isinstance(item, str) and item.strip():
         return Example(item)
     if isinstance(item, dict) and set(item) == {"turns"}:
         turns = item["turns"]
         if isinstance(turns, list) and turns and all(isinstance(t, str) and t.strip() for t in turns):
             return Example(turns[-1], tuple(turns[:-1]))
-    raise TriageRulesError(
-        f"{name or path.name}: field '{where}' must be a message or {{turns: [earlier, ..., last]}}.")
+    raise TriageRulesError(f"{name}: field '{where}' must be a message or {{turns: [earlier, ..., last]}}.")

@@ -90,6 +90,11 @@ def test_a_harmless_cause_does_not_explain_a_sign_that_is_new_or_worse(triage):
     assert level(triage, "the GP said it was a sprain, but now my foot is cold and blue") == "emergency"
 
 
+def test_worse_asked_about_says_nothing_is_worse(triage):
+    assert level(triage, "my toes look blue from the dye in my new socks and it is getting worse") == "emergency"
+    assert level(triage, "my toes look blue from the dye in my new socks. does the dye make it worse?") is None
+
+
 def test_a_circumstance_from_an_earlier_turn_counts(triage):
     history = [{"role": "user", "content": "I fell off a ladder this morning"},
                {"role": "assistant", "content": "I'm sorry to hear that."}]

@@ -172,6 +172,36 @@ def test_the_detector_needs_more_certainty_the_less_the_rules_found(shipped_rule
     assert all(h.id == sign and h.by == "detector" for h in result.signs)
 
 
+@pytest.mark.parametrize(("sign", "message", "score", "escalated"), [
+    # None of the sign's words: the detector's own reading, when very sure, is enough ...
+    ("stroke-signs", "my dad is just not right today", 0.99, True),
+    ("stroke-signs", "my dad is just not right today", 0.97, False),
+    # ... and it may outweigh a harmless cause the word lists found ("going up the stairs") ...
+    ("chest-breathing", "my chest is tight and i cant catch my breath after going up the stairs", 0.99, True),
+    ("chest-breathing", "my chest is tight and i cant catch my breath after going up the stairs", 0.97, False),
+    # ... but never a denial, the past, someone else's story or a general question,
+    ("chest-breathing", "my chest isn't tight and I can breathe fine", 1.0, False),
+    ("chest-breathing", "years ago I had a tight chest and couldnt breathe", 1.0, False),
+    ("chest-breathing", "what should I do if my chest is tight?", 1.0, False),
+    # nor a missing circumstance (an injury for a leg that cannot bear weight).
+    ("no-weight-after-injury", "my leg feels all wrong", 1.0, False),
+])
+def test_the_detector_may_speak_alone_when_very_sure(shipped_rules, sign, message, score, escalated):
+    triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())
+    result = triage.run(message)
+    assert result.escalated == escalated, result
+    assert all(h.id == sign and h.by == "detector" for h in result.signs)
+
+
+def test_its_own_reading_adds_no_sign_to_those_found(shipped_rules):
+    """A message the rules escalate keeps their sign and level; a very sure reading of another
+    sign is no second opinion on top."""
+    triage = Triage(shipped_rules, _Sure(shipped_rules.book, "collapse-confusion", 0.99), HashingEmbedder())
+    result = triage.run("feel terrible, cant get my breath at all")
+    assert [h.id for h in result.signs] == ["chest-breathing"]
+    assert result.reason == "rules"
+
+
 def test_a_large_library_lends_the_detector_a_fixed_sample_of_its_sentences():
     from chatbot.answer.triage import ordinary_sample
 

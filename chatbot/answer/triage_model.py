@@ -126,8 +126,7 @@ def training_set(rules: SignRules, embedder: Embedder, fire: Sequence[tuple[str,
         rows.append((sentence, rules.features(rules.read(sentence)), -1, True, g))
     vectors = _remembered(embedder, [r[0] for r in rows])
     features = np.hstack([EMBEDDING_SCALE * vectors, np.stack([r[1] for r in rows])]).astype(np.float32)
-    blanked = features.copy()
-    blanked[:, vectors.shape[1]:vectors.shape[1] + rules.n_features - 6] = 0.0  # the signs' features, not the context's
+    blanked = rules.without_signs(features)
     positive = np.zeros((len(rows), len(sign_index)), bool)
     for i, row in enumerate(rows):
         if row[2] >= 0:

@@ -205,6 +205,21 @@ class SignRules:
                 best = best or "little"
         return best
 
+    def open_alone(self, reading: Reading, sign: Sign) -> bool:
+        """Whether the detector may name `sign` on its own reading, with no evidence from the
+        rules: the sign's circumstances are there (diabetes for a diabetic foot), and none of
+        its words is denied, past, over, someone else's, in a general question or in a clause
+        its `unless` cancels. A harmless cause the word lists found ("going up the stairs",
+        "was told to") it may outweigh."""
+        found, cancelled = reading.found[sign.id], reading.cancelled[sign.id]
+        if any(status not in (AFFIRMED, EXPLAINED) or reading.words[p].clause in cancelled
+               for group in sign.lexicon for p, status in found[group]):
+            return False
+        earlier = reading.earlier[sign.id]
+        return any(all(group in earlier or any(status == AFFIRMED for _, status in found[group])
+                       for group in requirement if group in sign.circumstances)
+                   for requirement in sign.requires)
+
     def features(self, reading: Reading, clauses: range | None = None) -> np.ndarray:
         """Per sign: the best share of a requirement present at all, the best share that counts,
         and whether it fires; then six flags of the context found."""
@@ -229,6 +244,13 @@ class SignRules:
     @property
     def n_features(self) -> int:
         return 3 * len(self.book.signs) + _CONTEXT_FLAGS
+
+    def without_signs(self, features: np.ndarray) -> np.ndarray:
+        """Rows of [embedding, rule features] as if the rules had found no sign's words: the
+        signs' features blanked, the context's kept (how the detector also learns each row)."""
+        blanked = features.copy()
+        blanked[:, features.shape[1] - self.n_features:features.shape[1] - _CONTEXT_FLAGS] = 0.0
+        return blanked
 
 
 def _clause_spans(words: list[Word]) -> list[tuple[int, int]]:

@@ -90,6 +90,23 @@ def test_a_harmless_cause_does_not_explain_a_sign_that_is_new_or_worse(triage):
     assert level(triage, "the GP said it was a sprain, but now my foot is cold and blue") == "emergency"
 
 
+def test_a_denied_list_runs_past_the_negations_reach(triage):
+    assert level(triage, "I've had a temperature all day and my feet ache. The joints are swollen and red.")
+    assert level(triage, "I've had a temperature all day and my feet ache. None of the joints are swollen or red.") \
+        is None
+
+
+def test_a_sign_phrase_said_of_someone_else_now_fires(triage):
+    # The sign's phrases say "my"; his, her or their foot is the same sign.
+    assert level(triage, "since this morning i cant pull my foot up at all") == "emergency"
+    assert level(triage, "since this morning she cant pull her foot up at all") == "emergency"
+
+
+def test_feeling_that_came_back_is_over(triage):
+    assert level(triage, "my toes went numb and cold in the ski boots, but the feeling came back once I "
+                         "took them off") is None
+
+
 def test_worse_asked_about_says_nothing_is_worse(triage):
     assert level(triage, "my toes look blue from the dye in my new socks and it is getting worse") == "emergency"
     assert level(triage, "my toes look blue from the dye in my new socks. does the dye make it worse?") is None
@@ -155,6 +172,7 @@ def test_a_clinicians_finding_at_the_end_of_the_story_explains_it(triage):
     "my arch is collapsing, the podiatrist gave me insoles",  # a structure, not a person
     "I get pins and needles in the bottom of my foot after long rides",  # not the saddle area
     "I've been swapping between a heat pad and ice",  # "swapping" is no typo of a sign word
+    "do these trainers come in a wider fit for my feet?",  # a shoe's fit, not a seizure
 ])
 def test_everyday_words_are_no_sign_words(triage, message):
     assert level(triage, message) is None

@@ -32,6 +32,7 @@ from chatbot.answer.triage_text import PhraseSet, Word, normalize
 
 # Words that may stand between a negation and what it denies: "isn't really improving".
 _DEGREE = frozenset({"really", "actually", "even", "much", "very", "yet", "exactly", "properly"})
+_LIST_WORDS = frozenset({"or", "nor"})
 AFFIRMED, NEGATED, PAST, RESOLVED, REPORTED, HYPOTHETICAL, EXPLAINED = (
     "affirmed", "negated", "past", "resolved", "reported", "hypothetical", "explained")
 
@@ -79,6 +80,8 @@ class ContextRules:
         targets = benign.pop("targets", {})
         self.benign_targets = {name: PhraseSet(words) for name, words in targets.items()}
         self.benign = {name: PhraseSet(words) for name, words in benign.items()}
+        self.alike = {w: frozenset().union(*(g for g in data["alike"] if w in g))
+                      for group in data["alike"] for w in group}
         self.question_starts = PhraseSet(data["asked_worse"]["starts"])
         self.asked_worse = PhraseSet(data["asked_worse"]["words"])
         self.every_sign = tuple(data.get("every_sign", ()))
@@ -189,6 +192,18 @@ class ContextRules:
                 if words[i].clause != words[i - 1].clause and (i in clause_ends or i in ends):
                     break
                 negated.add(i)
+            else:
+                # A list runs on past the scope: "none of the joints are swollen or red".
+                i = b + self.scope
+                while i < len(words) and words[i].sentence == words[a].sentence and i - 1 in negated:
+                    if texts[i - 1] in _LIST_WORDS and i in covered:
+                        negated.add(i)
+                        i += 1
+                    elif texts[i] in _LIST_WORDS and i + 1 < len(words) and i + 1 in covered:
+                        negated |= {i, i + 1}
+                        i += 2
+                    else:
+                        break
         # Said after the words it denies: "my face, arms and speech are all fine".
         for a, _, _ in self.after_negation.find(texts):
             for i in range(a - 1, max(-1, a - 1 - self.scope), -1):

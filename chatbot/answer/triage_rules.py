@@ -41,8 +41,9 @@ class SignRules:
     def __init__(self, book: SignBook, context: ContextRules, dictionary: frozenset[str] = frozenset()) -> None:
         self.book = book
         self.context = context
-        self.groups = {s.id: {g: PhraseSet(t) for g, t in s.groups().items()} for s in book.signs}
-        self.unless = {s.id: PhraseSet(t for terms in s.unless.values() for t in terms) for s in book.signs}
+        self.groups = {s.id: {g: PhraseSet(t, context.alike) for g, t in s.groups().items()} for s in book.signs}
+        self.unless = {s.id: PhraseSet((t for terms in s.unless.values() for t in terms), context.alike)
+                       for s in book.signs}
         sign_words = set().union(*(p.words() for groups in self.groups.values() for p in groups.values()))
         # Mend typos towards sign words only, never away from a word the context or an `unless` relies on.
         kept = frozenset(context.words()).union(*(p.words() for p in self.unless.values()))

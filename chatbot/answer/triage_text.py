@@ -5,13 +5,14 @@ and typos mended towards the signs' own words.
                                               (one sentence, two clauses)
 
 Phrases are lists of words; a word ending in "*" matches any ending ("numb*"), "#" is any
-digit ("in 20##"), a lone "*" is any one word and "..." up to four ("can ... cause").
+digit ("in 20##"), a lone "*" is any one word and "..." up to four ("can ... cause"). A
+PhraseSet may be told which words stand for each other (`alike`: "my" for "his", "her" ...).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -77,17 +78,23 @@ def words_of(text: str, clause_breaks: PhraseSet | None = None, speller: Speller
     return words
 
 
-class PhraseSet:
-    """Finds any of a list of phrases in a list of words, whole words only."""
+Part = re.Pattern | str | frozenset[str]
 
-    def __init__(self, phrases: Iterable[str]) -> None:
+
+class PhraseSet:
+    """Finds any of a list of phrases in a list of words, whole words only. `alike`: a word of
+    a phrase that matches any of several ("my" -> {my, his, her, ...})."""
+
+    def __init__(self, phrases: Iterable[str], alike: Mapping[str, frozenset[str]] | None = None) -> None:
         self.phrases = tuple(dict.fromkeys(p for p in (" ".join(normalize(str(x)).split()) for x in phrases) if p))
-        self._literal: dict[str, list[tuple[re.Pattern | str, ...]]] = {}
-        self._other: list[tuple[re.Pattern | str, ...]] = []
+        self._literal: dict[str, list[tuple[Part, ...]]] = {}
+        self._other: list[tuple[Part, ...]] = []
         for phrase in self.phrases:
-            parts = tuple(_part(w) for w in phrase.split())
-            if isinstance(parts[0], str):
-                self._literal.setdefault(parts[0], []).append(parts)
+            parts = tuple((alike or {}).get(w) or _part(w) for w in phrase.split())
+            first = parts[0]
+            if isinstance(first, str | frozenset):
+                for word in (first,) if isinstance(first, str) else sorted(first):
+                    self._literal.setdefault(word, []).append(parts)
             else:
                 self._other.append(parts)
 
@@ -123,7 +130,7 @@ def _part(word: str) -> re.Pattern | str:
     return word
 
 
-def _match_end(parts: tuple[re.Pattern | str, ...], words: list[str], i: int, stop: int) -> int:
+def _match_end(parts: tuple[Part, ...], words: list[str], i: int, stop: int) -> int:
     """Where a phrase matching at words[i] ends (exclusive), or -1."""
     if not parts:
         return i
@@ -133,7 +140,11 @@ def _match_end(parts: tuple[re.Pattern | str, ...], words: list[str], i: int, st
         return max(ends, default=-1)
     if i >= stop:
         return -1
-    if (words[i] == part) if isinstance(part, str) else part.fullmatch(words[i]) is not None:
+    if isinstance(part, frozenset):
+        matched = words[i] in part
+    else:
+        matched = (words[i] == part) if isinstance(part, str) else part.fullmatch(words[i]) is not None
+    if matched:
         return _match_end(rest, words, i + 1, stop)
     return -1
 

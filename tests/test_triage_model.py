@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chatbot.answer.triage import Triage
-from chatbot.answer.triage_model import MANIFEST, MAX_THRESHOLD, MIN_THRESHOLD, choose_threshold
+from chatbot.answer.triage_model import MANIFEST, MAX_THRESHOLD, MIN_THRESHOLD, choose_threshold, quiet_threshold
 from tests.fakes import HashingEmbedder
 
 SIGN = """\
@@ -58,6 +58,7 @@ def test_the_detector_is_built_saved_and_described(tmp_path):
     assert (tmp_path / "cache" / manifest["file"]).is_file()
     assert set(manifest["thresholds"]) == {"widget-broken", "gadget-hot"}
     assert all(MIN_THRESHOLD <= t <= MAX_THRESHOLD for t in manifest["thresholds"].values())
+    assert all(MIN_THRESHOLD <= t <= 1.0 for t in manifest["alone_thresholds"].values())  # its own reading's
     assert manifest["training"]["fire"] == 14 and manifest["training"]["corpus_sentences"] == 3
     assert set(manifest["held_out"]) == {"with_rule_features", "without_rule_features"}
     assert manifest["versions"]["scikit-learn"]
@@ -131,12 +132,21 @@ def test_a_threshold_keeps_false_alarms_within_the_budget():
     assert choose_threshold(np.array([0.8]), negatives) > 0.9
 
 
+def test_the_quiet_threshold_may_reach_above_the_detectors_bound():
+    """Its own reading gets no upper bound: where look-alikes score 0.99 (a weak embedding),
+    it must keep quiet there."""
+    negatives = np.array([0.995] * 5 + [0.1] * 995)
+    assert quiet_threshold(negatives) > 0.995 > MAX_THRESHOLD
+    assert quiet_threshold(np.array([0.1] * 1000)) == pytest.approx(0.1, abs=1e-5)
+
+
 class _Sure:
     """A stand-in detector that gives one sign the same score everywhere, and the others none."""
 
     def __init__(self, book, sign_id: str, score: float) -> None:
         self.sign_ids = tuple(s.id for s in book.signs)
         self.thresholds = np.full(len(self.sign_ids), 0.7)
+        self.alone_thresholds = np.full(len(self.sign_ids), 0.7)
         self.row = np.array([score if s == sign_id else 0.0 for s in self.sign_ids])
 
     def scores(self, features: np.ndarray) -> np.ndarray:
@@ -173,18 +183,17 @@ def test_the_detector_needs_more_certainty_the_less_the_rules_found(shipped_rule
 
 
 @pytest.mark.parametrize(("sign", "message", "score", "escalated"), [
-    # None of the sign's words: the detector's own reading, when very sure, is enough ...
-    ("stroke-signs", "my dad is just not right today", 0.99, True),
-    ("stroke-signs", "my dad is just not right today", 0.97, False),
-    # ... and it may outweigh a harmless cause the word lists found ("going up the stairs") ...
+    # Its own reading may outweigh a harmless cause the word lists found ("going up the stairs") ...
     ("chest-breathing", "my chest is tight and i cant catch my breath after going up the stairs", 0.99, True),
     ("chest-breathing", "my chest is tight and i cant catch my breath after going up the stairs", 0.97, False),
     # ... but never a denial, the past, someone else's story or a general question,
     ("chest-breathing", "my chest isn't tight and I can breathe fine", 1.0, False),
     ("chest-breathing", "years ago I had a tight chest and couldnt breathe", 1.0, False),
     ("chest-breathing", "what should I do if my chest is tight?", 1.0, False),
-    # nor a missing circumstance (an injury for a leg that cannot bear weight).
+    # nor a missing circumstance (an injury for a leg that cannot bear weight), nor speak where
+    # none of the sign's words is said.
     ("no-weight-after-injury", "my leg feels all wrong", 1.0, False),
+    ("stroke-signs", "my dad is just not right today", 1.0, False),
 ])
 def test_the_detector_may_speak_alone_when_very_sure(shipped_rules, sign, message, score, escalated):
     triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())

@@ -3,7 +3,7 @@ each other (`alike`)."""
 
 from __future__ import annotations
 
-from chatbot.answer.triage_text import PhraseSet, normalize
+from chatbot.answer.triage_text import PhraseSet, Speller, normalize
 
 ALIKE = {w: frozenset({"my", "his", "her"}) for w in ("my", "his", "her")}
 
@@ -27,3 +27,10 @@ def test_alike_words_stand_for_each_other_anywhere_in_a_phrase():
 
 def test_without_alike_words_a_phrase_matches_only_itself():
     assert PhraseSet(["cant lift my foot"]).find(texts("he cant lift his foot")) == []
+
+
+def test_a_typo_is_mended_unless_it_is_a_known_word_with_an_ending():
+    speller = Speller(["passed", "swollen"], frozenset({"ps", "swap"}))
+    assert speller.mend("pssed") == "passed"  # "ps" + "ed" is no word: a two-letter stem is none
+    assert speller.mend("swolen") == "swollen"
+    assert speller.mend("swapping") == "swapping"  # "swap" + "ping"

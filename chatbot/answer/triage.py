@@ -54,15 +54,14 @@ MAX_ORDINARY_SENTENCES = 3000
 
 @dataclass(frozen=True)
 class Certainty:
-    """How sure the detector must be with fewer of a sign's words. `some` and `little`: the
-    lowest values at which every shipped evaluation set still passes; `alone`: the value that
-    added the most on the sixth blind set (after its blind runs) with no new false alarm there
-    or on the shipped sets. bench/triage_bench.py prints, for these and lower values, recall and
-    false alarms with each vignette writer held out of training."""
+    """How sure the detector must be with fewer of a sign's words, or on its own reading: the
+    lowest value at which every shipped evaluation set still passes (at 0.98 an ordinary
+    symptoms question escalates). bench/triage_bench.py prints, for these and lower values,
+    recall and false alarms with each vignette writer held out of training."""
 
-    some: float = 0.98  # half the sign's word groups
-    little: float = 0.98  # fewer
-    alone: float = 0.98  # none, or a harmless cause set them aside: its own reading of the text
+    some: float = 0.985  # half the sign's word groups
+    little: float = 0.985  # fewer
+    alone: float = 0.985  # none, or a harmless cause set them aside: its own reading of the text
 
     def needed(self, evidence: str) -> float:
         return {"most": 0.0, "some": self.some, "little": self.little}[evidence]
@@ -189,15 +188,16 @@ class Triage:
         by_rules = {s.id for s in self.rules.fired(reading)}
         by_detector: dict[str, float] = {}
         if scores is not None and self.detector is not None:
-            signs = list(zip(self.detector.sign_ids, scores.with_rules, scores.alone, self.detector.thresholds,
-                             strict=True))
-            for sign_id, score, _, threshold in signs:
+            detector = self.detector
+            for sign_id, score, threshold in zip(detector.sign_ids, scores.with_rules, detector.thresholds,
+                                                 strict=True):
                 found = evidence.get(sign_id)
                 if found and score >= max(threshold, self.certainty.needed(found)):
                     by_detector[sign_id] = float(score)
             # Its own reading is the last resort: it adds no sign (nor a higher level) to those found.
             if not by_rules and not by_detector:
-                by_detector = {sign_id: float(own) for sign_id, _, own, threshold in signs
+                by_detector = {sign_id: float(own) for sign_id, own, threshold
+                               in zip(detector.sign_ids, scores.alone, detector.alone_thresholds, strict=True)
                                if sign_id in alone and own >= max(threshold, self.certainty.alone)}
         found = by_rules | set(by_detector)
         if not found:

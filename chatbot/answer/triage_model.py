@@ -8,6 +8,9 @@ also learned once more with its signs' rule features blanked, as if the rules ha
 so the embedding carries weight of its own, for wordings the rules do not know. A sign's
 threshold is chosen on held-out scores (stratified folds, fixed seed) for recall first: the
 highest that keeps every held-out example of the sign, within [MIN_THRESHOLD, MAX_THRESHOLD].
+Its own reading (the copies with blanked rule features) gets a second threshold per sign: the
+lowest that keeps held-out blanked look-alikes within the false-alarm budget, so a weak
+embedding, whose own reading is noise, keeps quiet there.
 
 Built deterministically and cached next to the index (`<index_dir>/triage/`): a manifest
 names the examples', the context rules', the corpus sentences' and the model's fingerprints,
@@ -33,7 +36,7 @@ from chatbot.answer.triage_signs import Example
 from chatbot.search.embeddings import Embedder
 
 log = logging.getLogger(__name__)
-DETECTOR_VERSION = 1
+DETECTOR_VERSION = 2
 SEED = 0
 FOLDS = 5
 EMBEDDING_SCALE = 4.0  # embeddings are unit vectors; this puts them on the rule features' scale
@@ -69,6 +72,7 @@ class Detector:
     coef: np.ndarray  # (signs, features)
     intercept: np.ndarray  # (signs,)
     thresholds: np.ndarray  # (signs,)
+    alone_thresholds: np.ndarray  # (signs,): for its own reading, the rule features blanked
     manifest: dict = field(default_factory=dict)
 
     def scores(self, features: np.ndarray) -> np.ndarray:
@@ -80,7 +84,8 @@ class Detector:
         name = f"detector.{self.manifest['fingerprint']}.npz"
         tmp = folder / (name + ".tmp")
         with open(tmp, "wb") as out:
-            np.savez(out, coef=self.coef, intercept=self.intercept, thresholds=self.thresholds)
+            np.savez(out, coef=self.coef, intercept=self.intercept, thresholds=self.thresholds,
+                     alone_thresholds=self.alone_thresholds)
         tmp.replace(folder / name)
         self.manifest = {**self.manifest, "file": name}
         (folder / (MANIFEST + ".tmp")).write_text(json.dumps(self.manifest, indent=2), encoding="utf-8")
@@ -97,7 +102,8 @@ class Detector:
             if manifest.get("fingerprint") != fingerprint:
                 return None
             with np.load(folder / manifest["file"]) as data:
-                return cls(tuple(manifest["signs"]), data["coef"], data["intercept"], data["thresholds"], manifest)
+                return cls(tuple(manifest["signs"]), data["coef"], data["intercept"], data["thresholds"],
+                           data["alone_thresholds"], manifest)
         except (OSError, ValueError, KeyError):
             return None
 
@@ -138,11 +144,21 @@ def training_set(rules: SignRules, embedder: Embedder, fire: Sequence[tuple[str,
     )
 
 
-def fit(data: TrainingSet, sign_ids: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per sign: coefficients, intercept, threshold, and each training row's held-out score."""
+@dataclass(frozen=True)
+class Fitted:
+    coef: np.ndarray
+    intercept: np.ndarray
+    thresholds: np.ndarray
+    alone_thresholds: np.ndarray
+    held_out: np.ndarray  # each training row's held-out score per sign
+
+
+def fit(data: TrainingSet, sign_ids: tuple[str, ...]) -> Fitted:
+    """Per sign: coefficients, intercept, both thresholds, and each row's held-out score."""
     coef = np.zeros((len(sign_ids), data.features.shape[1]), np.float32)
     intercept = np.zeros(len(sign_ids), np.float32)
     thresholds = np.zeros(len(sign_ids), np.float32)
+    alone = np.zeros(len(sign_ids), np.float32)
     held_out = np.full((len(data.features), len(sign_ids)), np.nan, np.float32)
     for s in range(len(sign_ids)):
         rows = np.flatnonzero(data.positive[:, s] | data.negative)
@@ -153,17 +169,23 @@ def fit(data: TrainingSet, sign_ids: tuple[str, ...]) -> tuple[np.ndarray, np.nd
         coef[s], intercept[s] = model.coef_[0], model.intercept_[0]
         real = data.real[rows]
         thresholds[s] = choose_threshold(held_out[rows, s][y & real], held_out[rows, s][~y & real])
-    return coef, intercept, thresholds, held_out
+        alone[s] = max(MIN_THRESHOLD, quiet_threshold(held_out[rows, s][~y & ~real]))
+    return Fitted(coef, intercept, thresholds, alone, held_out)
 
 
 def choose_threshold(positive_scores: np.ndarray, negative_scores: np.ndarray) -> float:
     """Recall first: just below the lowest held-out score of a real case, but no lower than
     keeps the sign's false alarms on held-out look-alikes within the budget; within the bounds."""
     lowest = float(positive_scores.min()) * 0.95 if len(positive_scores) else MAX_THRESHOLD
+    return float(np.clip(max(lowest, quiet_threshold(negative_scores)), MIN_THRESHOLD, MAX_THRESHOLD))
+
+
+def quiet_threshold(negative_scores: np.ndarray) -> float:
+    """The lowest threshold that keeps held-out look-alikes within the false-alarm budget:
+    just above the first one too many."""
     allowed = int(FALSE_ALARM_BUDGET * len(negative_scores))
     ranked = np.sort(negative_scores)[::-1]
-    quiet = float(ranked[allowed]) + 1e-6 if len(ranked) > allowed else 0.0  # just above the first one too many
-    return float(np.clip(max(lowest, quiet), MIN_THRESHOLD, MAX_THRESHOLD))
+    return min(1.0, float(ranked[allowed]) + 1e-6) if len(ranked) > allowed else 0.0
 
 
 def _held_out_scores(x: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -190,11 +212,12 @@ def build_detector(rules: SignRules, embedder: Embedder, sentences: Sequence[str
     fire, no_fire = book.training()
     data = training_set(rules, embedder, fire, no_fire, sentences)
     sign_ids = tuple(s.id for s in book.signs)
-    coef, intercept, thresholds, held_out = fit(data, sign_ids)
+    fitted = fit(data, sign_ids)
     manifest = {
         "version": DETECTOR_VERSION, "fingerprint": fingerprint, "signs": list(sign_ids),
-        "thresholds": {s: round(float(t), 4) for s, t in zip(sign_ids, thresholds, strict=True)},
-        "held_out": held_out_summary(data, held_out, thresholds, sign_ids),
+        "thresholds": {s: round(float(t), 4) for s, t in zip(sign_ids, fitted.thresholds, strict=True)},
+        "alone_thresholds": {s: round(float(t), 4) for s, t in zip(sign_ids, fitted.alone_thresholds, strict=True)},
+        "held_out": held_out_summary(data, fitted.held_out, fitted.thresholds, sign_ids),
         "training": {"fire": len(fire), "no_fire": len(no_fire), "corpus_sentences": len(sentences),
                      "rows": len(data.features), "seed": SEED, "folds": FOLDS, "C": C,
                      "embedding_scale": EMBEDDING_SCALE, "blanked_weight": BLANKED_WEIGHT,
@@ -203,7 +226,7 @@ def build_detector(rules: SignRules, embedder: Embedder, sentences: Sequence[str
         "build_seconds": round(time.perf_counter() - started, 2),
     }
     log.info("Built the triage detector in %.1f s", manifest["build_seconds"])
-    return Detector(sign_ids, coef, intercept, thresholds, manifest)
+    return Detector(sign_ids, fitted.coef, fitted.intercept, fitted.thresholds, fitted.alone_thresholds, manifest)
 
 
 def held_out_summary(data: TrainingSet, held_out: np.ndarray, thresholds: np.ndarray,

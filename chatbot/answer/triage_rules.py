@@ -207,14 +207,15 @@ class SignRules:
         return best
 
     def open_alone(self, reading: Reading, sign: Sign) -> bool:
-        """Whether the detector may name `sign` on its own reading, with no evidence from the
-        rules: the sign's circumstances are there (diabetes for a diabetic foot), and none of
-        its words is denied, past, over, someone else's, in a general question or in a clause
-        its `unless` cancels. A harmless cause the word lists found ("going up the stairs",
-        "was told to") it may outweigh."""
+        """Whether the detector may name `sign` on its own reading, beyond the rules' evidence:
+        the sign's circumstances are there (diabetes for a diabetic foot), some of its own words
+        are said, and none of them is denied, past, over, someone else's, in a general question
+        or in a clause its `unless` cancels. A harmless cause the word lists found ("going up
+        the stairs", "was told to") it may outweigh."""
         found, cancelled = reading.found[sign.id], reading.cancelled[sign.id]
-        if any(status not in (AFFIRMED, EXPLAINED) or reading.words[p].clause in cancelled
-               for group in sign.lexicon for p, status in found[group]):
+        hits = [(p, status) for group in sign.lexicon for p, status in found[group]]
+        if not hits or any(status not in (AFFIRMED, EXPLAINED) or reading.words[p].clause in cancelled
+                           for p, status in hits):
             return False
         earlier = reading.earlier[sign.id]
         return any(all(group in earlier or any(status == AFFIRMED for _, status in found[group])

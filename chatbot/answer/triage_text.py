@@ -166,7 +166,8 @@ class Speller:
         if len(word) < 5 or not word.isalpha() or word in self.targets or word in self.dictionary:
             return word
         # "nicked" (nick), "pints" (pint), "hoping" (hope), "swapping" (swap): a known word with an ending.
-        stems = {stem for end in _ENDINGS if word.endswith(end) for stem in _stems(word[: -len(end)])}
+        # A stem of two letters is no word ("pssed" is no "ps" with an ending).
+        stems = {stem for end in _ENDINGS if word.endswith(end) for stem in _stems(word[: -len(end)]) if len(stem) >= 3}
         if stems & self.dictionary:
             return word
         if word not in self._cache:

@@ -107,6 +107,11 @@ def test_feeling_that_came_back_is_over(triage):
                          "took them off") is None
 
 
+def test_a_colour_said_of_a_thing_is_the_things(triage):
+    assert level(triage, "my little toe has gone blue") == "emergency"
+    assert level(triage, "my blue trainers rub on my little toe") is None
+
+
 def test_worse_asked_about_says_nothing_is_worse(triage):
     assert level(triage, "my toes look blue from the dye in my new socks and it is getting worse") == "emergency"
     assert level(triage, "my toes look blue from the dye in my new socks. does the dye make it worse?") is None

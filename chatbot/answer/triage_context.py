@@ -2,7 +2,7 @@
 
 A sign's words count only when they describe something happening now to someone. A match is
 - negated: a negation within a few words before it ("no fever", "isn't cold, pale or blue"),
-  until a word or a new clause that starts another thought ("no fever, my ankle is hot");
+  until a word or a new clause that starts another thought (triage_negation.py);
 - past: its sentence says it was long ago ("years ago", "as a kid") and its clause has no word of now;
 - resolved: it is over now ("went back to normal", "pinked up", "it's stopped"), said later in its
   sentence or in the next one, unless something says it is back ("... but it's still numb");
@@ -13,8 +13,9 @@ A sign's words count only when they describe something happening now to someone.
   unless the sentence also says it is happening ("... if my calf is swollen since the flight?") or
   the next one claims it ("Can X make a foot go blue? Mine did today.");
 - explained: its sentence gives a harmless cause the sign lists ("cold after icing"), unless it
-  says the sign is new or worse; a cause in a comparison ("like a bruised banana") is none;;
-  "worse" asked about ("does the dye make it worse?") says nothing is worse.
+  says the sign is new or worse; a cause in a comparison ("like a bruised banana") is none;
+  "worse" asked about ("does the dye make it worse?") says nothing is worse; a colour said
+  right before a thing that has colours is that thing's ("blue trainers").
 
 Idioms ("cabin fever", "cut down") are no sign words at all (`idiom_positions`).
 """
@@ -28,11 +29,11 @@ from pathlib import Path
 
 import yaml
 
+from chatbot.answer.triage_negation import Negation
 from chatbot.answer.triage_text import PhraseSet, Word, normalize
 
 # Words that may stand between a negation and what it denies: "isn't really improving".
 _DEGREE = frozenset({"really", "actually", "even", "much", "very", "yet", "exactly", "properly"})
-_LIST_WORDS = frozenset({"or", "nor"})
 AFFIRMED, NEGATED, PAST, RESOLVED, REPORTED, HYPOTHETICAL, EXPLAINED = (
     "affirmed", "negated", "past", "resolved", "reported", "hypothetical", "explained")
 
@@ -41,13 +42,7 @@ class ContextRules:
     def __init__(self, data: dict) -> None:
         self.clause_breaks = PhraseSet(data["clause_breaks"])
         self.shorthand = {normalize(str(k)): normalize(str(v)) for k, v in data.get("shorthand", {}).items()}
-        negation = data["negation"]
-        self.negation = PhraseSet(negation["cues"])
-        self.pseudo_negation = PhraseSet(negation["pseudo"])
-        self.scope = int(negation["scope"])
-        self.scope_ends = PhraseSet(negation["scope_ends"])
-        self.clause_scope_ends = PhraseSet(negation["clause_scope_ends"])
-        self.after_negation = PhraseSet(negation["after"])
+        self.negation = Negation(data["negation"])
         self.past = PhraseSet(data["past"])
         resolved = data["resolved"]
         self.resolved = PhraseSet(resolved["cues"])
@@ -80,6 +75,7 @@ class ContextRules:
         targets = benign.pop("targets", {})
         self.benign_targets = {name: PhraseSet(words) for name, words in targets.items()}
         self.benign = {name: PhraseSet(words) for name, words in benign.items()}
+        self.coloured_things = PhraseSet(data["coloured_things"])
         self.alike = {w: frozenset().union(*(g for g in data["alike"] if w in g))
                       for group in data["alike"] for w in group}
         self.question_starts = PhraseSet(data["asked_worse"]["starts"])
@@ -88,14 +84,14 @@ class ContextRules:
 
     def words(self) -> set[str]:
         """Every word the context lists: never "mended" into a sign word."""
-        sets = [self.clause_breaks, self.negation, self.after_negation, self.pseudo_negation, self.scope_ends,
-                self.clause_scope_ends,
+        sets = [self.clause_breaks, *self.negation.phrase_sets(),
                 self.past, self.resolved, self.returns, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
                 self.together,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
                 self.override, self.simile, *self.cause_overrides.values(), *self.benign.values(),
-                *self.benign_targets.values(), self.question_starts, self.asked_worse]
+                *self.benign_targets.values(), self.question_starts, self.asked_worse,
+                self.coloured_things]
         return set().union(*(s.words() for s in sets)) | set(self.shorthand)
 
     def read(self, words: list[Word], covered: set[int], inside: set[int] = frozenset()) -> Context:
@@ -105,8 +101,8 @@ class ContextRules:
         texts = [w.text for w in words]
         sentences = _groups_of(words, "sentence")
         clauses = _groups_of(words, "clause")
-        negations = self.negation.find(texts)
-        negated = self._negated(texts, words, covered, negations)
+        negations = self.negation.cues.find(texts)
+        negated = self.negation.negated(texts, words, covered, negations)
         # Right after a negation word, a cue or a cause is none, even where that word negates no
         # sign ("not improving", "isn't really getting better").
         denied = {i for _, b, _ in negations for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
@@ -149,7 +145,17 @@ class ContextRules:
                        hypothetical, benign, overridden, self.every_sign,
                        self._resolved(texts, words, sentences, inside, negated | denied), cause_overridden,
                        {words[i].sentence for i in hypothetical},
-                       {name: p.positions(texts) for name, p in self.benign_targets.items()})
+                       {name: p.positions(texts) for name, p in self.benign_targets.items()},
+                       self._colours_of_things(texts))
+
+    def _colours_of_things(self, texts: list[str]) -> set[int]:
+        """Colour words said right before a thing that has colours ("blue trainers", "white
+        socks", "red wine"): that thing's colour, not the body's."""
+        colours = self.benign_targets.get("colour_source")
+        if colours is None:
+            return set()
+        starts = {a for a, _, _ in self.coloured_things.find(texts)}
+        return {i for a, b, _ in colours.find(texts) if b in starts for i in range(a, b)}
 
     def idiom_positions(self, texts: list[str]) -> set[int]:
         return self.idioms.positions(texts)
@@ -173,46 +179,6 @@ class ContextRules:
             out |= {i for i in range(start, b)
                     if words[i].clause not in back_clauses or words[i].clause == words[a].clause}
         return out
-
-    def _negated(self, texts: list[str], words: list[Word], covered: set[int],
-                 negations: list[tuple[int, int, str]]) -> set[int]:
-        """A negation reaches `scope` words on, through a list ("isn't cold, pale or blue"), but
-        not past a word that ends it, nor into a clause that starts with one ("no fever, my
-        ankle is hot")."""
-        pseudo = {i for a, b, _ in self.pseudo_negation.find(texts) for i in range(a, b)}
-        ends = {a for a, _, _ in self.scope_ends.find(texts)}
-        clause_ends = {a for a, _, _ in self.clause_scope_ends.find(texts)}
-        negated: set[int] = set()
-        for a, b, _ in negations:
-            if a in covered or a in pseudo:
-                continue
-            for i in range(b, min(len(words), b + self.scope)):
-                if words[i].sentence != words[a].sentence or (i in ends and i not in covered):
-                    break
-                if words[i].clause != words[i - 1].clause and (i in clause_ends or i in ends):
-                    break
-                negated.add(i)
-            else:
-                # A list runs on past the scope: "none of the joints are swollen or red".
-                i = b + self.scope
-                while i < len(words) and words[i].sentence == words[a].sentence and i - 1 in negated:
-                    if texts[i - 1] in _LIST_WORDS and i in covered:
-                        negated.add(i)
-                        i += 1
-                    elif texts[i] in _LIST_WORDS and i + 1 < len(words) and i + 1 in covered:
-                        negated |= {i, i + 1}
-                        i += 2
-                    else:
-                        break
-        # Said after the words it denies: "my face, arms and speech are all fine".
-        for a, _, _ in self.after_negation.find(texts):
-            for i in range(a - 1, max(-1, a - 1 - self.scope), -1):
-                if words[i].sentence != words[a].sentence or i in ends:
-                    break
-                negated.add(i)
-                if words[i].clause != words[i - 1].clause and i in clause_ends:
-                    break
-        return negated
 
     def _hypothetical(self, texts: list[str], start: int, stop: int) -> set[int]:
         """The positions a general question covers: the sentence, or only from its cue on when
@@ -274,6 +240,7 @@ class Context:
     cause_overridden: dict[str, set[int]] = None  # cause -> sentences that say it does not explain this
     hypothetical_sentences: set[int] = frozenset()
     targets: dict[str, set[int]] = None  # cause -> positions of the only words it can explain
+    thing_colours: set[int] = frozenset()  # a thing's colour words ("blue trainers")
 
     def status(self, position: int, explained_by: tuple[str, ...] = (), counts_when_over: bool = False,
                end: int | None = None) -> str:
@@ -289,6 +256,8 @@ class Context:
             return RESOLVED
         if position in self.hypothetical:
             return HYPOTHETICAL
+        if position in self.thing_colours:
+            return EXPLAINED
         near = {word.clause - 1, word.clause, word.clause + 1}
         span = set(range(position, end or position + 1))
         targets = self.targets or {}

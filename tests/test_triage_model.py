@@ -176,7 +176,11 @@ def shipped_rules():
     ("sepsis-signs", "got a cold, temperature of 39.8 and achy, my cut is sore", 0.99, True),
 ])
 def test_the_detector_needs_more_certainty_the_less_the_rules_found(shipped_rules, sign, message, score, escalated):
-    triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())
+    assert_sure_detector_decides(shipped_rules, sign, message, score, escalated)
+
+
+def assert_sure_detector_decides(rules, sign: str, message: str, score: float, escalated: bool) -> None:
+    triage = Triage(rules, _Sure(rules.book, sign, score), HashingEmbedder())
     result = triage.run(message)
     assert result.escalated == escalated, result
     assert all(h.id == sign and h.by == "detector" for h in result.signs)
@@ -196,10 +200,7 @@ def test_the_detector_needs_more_certainty_the_less_the_rules_found(shipped_rule
     ("stroke-signs", "my dad is just not right today", 1.0, False),
 ])
 def test_the_detector_may_speak_alone_when_very_sure(shipped_rules, sign, message, score, escalated):
-    triage = Triage(shipped_rules, _Sure(shipped_rules.book, sign, score), HashingEmbedder())
-    result = triage.run(message)
-    assert result.escalated == escalated, result
-    assert all(h.id == sign and h.by == "detector" for h in result.signs)
+    assert_sure_detector_decides(shipped_rules, sign, message, score, escalated)
 
 
 def test_its_own_reading_adds_no_sign_to_those_found(shipped_rules):

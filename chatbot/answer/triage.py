@@ -9,11 +9,12 @@ Two detectors read the message; either one escalates it:
   message and its sentences together with the rules' features, trained on the signs' examples
   and the vignettes. It needs the sign's circumstances (diabetes, an injury); with all but one
   of the sign's word groups its own threshold is enough, with fewer it must be very sure
-  (`Certainty`): wordings no lexicon lists. With none of them, or where only a harmless cause
-  the word lists found set them aside ("going up the stairs"), it may still speak when very
-  sure on its own reading: the text's embedding with the rules' sign features blanked, as it
-  also learned every example. It never speaks against a denial, the past, someone else's story
-  or a general question ("no swelling", "years ago"): there only the rules decide.
+  (`Certainty`): wordings no lexicon lists. When nothing else fired, it may still speak when
+  very sure on its own reading (the text's embedding with the rules' sign features blanked, as
+  it also learned every example), if some of the sign's words are said, even where a harmless
+  cause the word lists found set them aside ("going up the stairs"). It never speaks against a
+  denial, the past, someone else's story or a general question ("no swelling", "years ago"):
+  there only the rules decide.
 
 `level` is "emergency" (call the emergency number now) or "urgent" (be seen today), the most
 serious of the signs found; None when nothing needs care now. A general question about a sign
@@ -61,7 +62,7 @@ class Certainty:
 
     some: float = 0.985  # half the sign's word groups
     little: float = 0.985  # fewer
-    alone: float = 0.985  # none, or a harmless cause set them aside: its own reading of the text
+    alone: float = 0.985  # its own reading, when nothing else fired (`SignRules.open_alone`)
 
     def needed(self, evidence: str) -> float:
         return {"most": 0.0, "some": self.some, "little": self.little}[evidence]

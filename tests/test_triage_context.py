@@ -238,3 +238,39 @@ def test_contractions_keep_their_meaning():
 def test_someone_elses_emergency_when_the_person_is_with_them_now(triage):
     assert level(triage, "my mate broke his leg, the bone came through the skin, we're in the car park") is not None
     assert level(triage, "my mate broke his leg years ago, the bone came through the skin, he was in hospital") is None
+
+
+@pytest.mark.parametrize(("sign", "over"), [
+    # A denial that is part of the recovery ("back to normal colour") does not undo it.
+    ("my feet went white and numb in the cold sea",
+     "my feet went white and numb in the cold sea but after a shower they went back to normal colour"),
+    # "again" in a recovery is no return and no worsening.
+    ("my foot went pale and cold", "my foot went pale and cold, but its pink and warm again now"),
+    # A return followed by a normal state says the opposite.
+    ("my toes went white and cold", "my toes went white and cold, then pink and tingly and now they are completely "
+                                    "normal"),
+])
+def test_a_recovery_said_in_many_ways_is_over(triage, sign, over):
+    assert level(triage, sign) is not None
+    assert level(triage, over) is None
+
+
+def test_a_recovery_only_thought_is_none(triage):
+    assert level(triage, "my ankle is swollen, red and burning hot and I have a fever. I had a small cut on my foot "
+                         "last week that I thought healed") is not None
+
+
+def test_a_denial_that_is_another_signs_term_still_denies(triage):
+    # "no pain" is a deep burn's term; for a clot it is a denial.
+    assert level(triage, "pain in my calf since the long flight, one side is swollen") == "urgent"
+    assert level(triage, "no pain in my calves since the long flight, both sides the same") is None
+
+
+def test_a_denial_after_a_clause_with_its_own_subject_stays_there(triage):
+    assert level(triage, "came back on a long train journey and since yesterday my right calf is aching and "
+                         "swelling, left is ok") == "urgent"
+
+
+def test_a_sock_or_a_bath_explains_a_colour_only_as_its_cause(triage):
+    assert level(triage, "my toes are blue from my new socks, it washes off") is None
+    assert level(triage, "when I took my sock off his foot was white and cold, really cold") == "emergency"

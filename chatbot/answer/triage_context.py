@@ -5,7 +5,9 @@ A sign's words count only when they describe something happening now to someone.
   until a word or a new clause that starts another thought (triage_negation.py);
 - past: its sentence says it was long ago ("years ago", "as a kid") and its clause has no word of now;
 - resolved: it is over now ("went back to normal", "pinked up", "it's stopped"), said later in its
-  sentence or in the next one, unless something says it is back ("... but it's still numb");
+  sentence or in the next one, unless something says it is back ("... but it's still numb"); a
+  return followed by a normal state ("and now they're normal") is none, nor is a recovery only
+  thought ("a cut I thought had healed");
   a sign may declare that it needs care even when it has passed (a mini-stroke);
 - reported: read or heard about, or someone else's past ("my friend had ..."), until the
   message speaks of the present again ("my dad had a fall and his ankle IS bent" fires);
@@ -47,6 +49,8 @@ class ContextRules:
         resolved = data["resolved"]
         self.resolved = PhraseSet(resolved["cues"])
         self.returns = PhraseSet(resolved["returns"])
+        self.doubted = PhraseSet(resolved["doubted"])
+        self.states = PhraseSet(resolved["states"])
         self.now = PhraseSet(data["now"])
         self.idioms = PhraseSet(data["idioms"])
         reported = data["reported"]
@@ -85,7 +89,7 @@ class ContextRules:
     def words(self) -> set[str]:
         """Every word the context lists: never "mended" into a sign word."""
         sets = [self.clause_breaks, *self.negation.phrase_sets(),
-                self.past, self.resolved, self.returns, self.now, self.idioms,
+                self.past, self.resolved, self.returns, self.doubted, self.states, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
                 self.together,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
@@ -102,7 +106,10 @@ class ContextRules:
         sentences = _groups_of(words, "sentence")
         clauses = _groups_of(words, "clause")
         negations = self.negation.cues.find(texts)
-        negated = self.negation.negated(texts, words, covered, negations)
+        forward = self.negation.forward(texts, words, covered, negations)
+        negated = forward | self.negation.backward(texts, words, covered)
+        # "Pink and warm again" says it is over: its "again" is no return and no worsening.
+        recovered = {i for a, b, _ in self.resolved.find(texts) for i in range(a, b)}
         # Right after a negation word, a cue or a cause is none, even where that word negates no
         # sign ("not improving", "isn't really getting better").
         denied = {i for _, b, _ in negations for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
@@ -110,7 +117,8 @@ class ContextRules:
         asking = {s for s, (start, _) in sentences.items() if self.question_starts.find(texts, start, start + 1)}
         asked_worse = {i for a, b, _ in self.asked_worse.find(texts) if words[a].sentence in asking
                        for i in range(a, b)}
-        overridden = {words[a].clause for a, _, _ in self.override.find(texts) if a not in asked_worse}
+        overridden = {words[a].clause for a, b, _ in self.override.find(texts)
+                      if a not in asked_worse and not recovered & set(range(a, b + 1))}
         cause_overridden = {name: {words[a].sentence for a, _, _ in p.find(texts)}
                             for name, p in self.cause_overrides.items()}
         similes = {i for a, b, _ in self.simile.find(texts) for i in range(b, min(len(words), b + self.simile_reach))
@@ -143,7 +151,8 @@ class ContextRules:
                 benign[sent] = benign.get(sent, set()) | (benign[found[-1]] & set(self.every_sign))
         return Context(words, negated, now_clauses, past_sentences, self._reported(texts, words, clauses),
                        hypothetical, benign, overridden, self.every_sign,
-                       self._resolved(texts, words, sentences, inside, negated | denied), cause_overridden,
+                       self._resolved(texts, words, sentences, inside, forward | denied, recovered),
+                       cause_overridden,
                        {words[i].sentence for i in hypothetical},
                        {name: p.positions(texts) for name, p in self.benign_targets.items()},
                        self._colours_of_things(texts))
@@ -161,15 +170,19 @@ class ContextRules:
         return self.idioms.positions(texts)
 
     def _resolved(self, texts: list[str], words: list[Word], sentences: dict[int, tuple[int, int]],
-                  inside: set[int], negated: set[int]) -> set[int]:
+                  inside: set[int], negated: set[int], recovered: set[int]) -> set[int]:
         """Positions of words that a later "it's over now" covers: those before the cue in its
         sentence, and the sentence before; not when something after the cue says it is back,
-        nor in a clause that says so itself."""
-        returns = self.returns.find(texts)
+        nor in a clause that says so itself, nor when it was only thought ("I thought it had
+        healed"). A denial said after ("back to normal colour") is part of the cue."""
+        states = {a for a, _, _ in self.states.find(texts)}
+        returns = [(a, b, t) for a, b, t in self.returns.find(texts) if a not in recovered
+                   and not any(i in states and words[i].clause == words[a].clause for i in range(b, b + 3))]
+        doubted = {i for _, b, _ in self.doubted.find(texts) for i in range(b, b + 3)}
         back_clauses = {words[a].clause for a, _, _ in returns}
         out: set[int] = set()
         for a, b, _ in self.resolved.find(texts):
-            if a in inside or a in negated:  # "has not stopped" is a sign; "hasn't healed" is no recovery
+            if a in inside or a in negated or a in doubted:  # "has not stopped" is a sign; "hasn't healed" is none
                 continue
             sent = words[a].sentence
             stop = sentences[sent][1]

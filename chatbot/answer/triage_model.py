@@ -36,7 +36,7 @@ from chatbot.answer.triage_signs import Example
 from chatbot.search.embeddings import Embedder
 
 log = logging.getLogger(__name__)
-DETECTOR_VERSION = 2
+DETECTOR_VERSION = 3
 SEED = 0
 FOLDS = 5
 EMBEDDING_SCALE = 4.0  # embeddings are unit vectors; this puts them on the rule features' scale

@@ -13,6 +13,9 @@ from __future__ import annotations
 from chatbot.answer.triage_text import PhraseSet, Word
 
 _LIST_WORDS = frozenset({"or", "nor"})
+# Words of a denied list that are not its subject: "my face, arms and the speech are fine".
+_FILLERS = frozenset({"my", "the", "his", "her", "their", "your", "our", "and", "or", "a", "an", "both", "all", "of",
+                      "its", "it", "is", "are", "also", "too"})
 
 
 class Negation:
@@ -28,6 +31,10 @@ class Negation:
         return [self.cues, self.pseudo, self.scope_ends, self.clause_scope_ends, self.after]
 
     def negated(self, texts: list[str], words: list[Word], covered: set[int],
+                negations: list[tuple[int, int, str]]) -> set[int]:
+        return self.forward(texts, words, covered, negations) | self.backward(texts, words, covered)
+
+    def forward(self, texts: list[str], words: list[Word], covered: set[int],
                 negations: list[tuple[int, int, str]]) -> set[int]:
         """A negation reaches `scope` words on, through a list ("isn't cold, pale or blue"), but
         not past a word that ends it, nor into a clause that starts with one ("no fever, my
@@ -57,10 +64,20 @@ class Negation:
                         i += 2
                     else:
                         break
-        # Said after the words it denies: "my face, arms and speech are all fine".
+        return negated
+
+    def backward(self, texts: list[str], words: list[Word], covered: set[int]) -> set[int]:
+        """Said after the words it denies: "my face, arms and speech are all fine"; not back past
+        the start of a clause that names its own subject first ("my calf is swelling, the left
+        is ok")."""
+        ends = {a for a, _, _ in self.scope_ends.find(texts)}
+        clause_ends = {a for a, _, _ in self.clause_scope_ends.find(texts)}
+        negated: set[int] = set()
         for a, _, _ in self.after.find(texts):
+            start = next(i for i in range(a, -1, -1) if i == 0 or words[i - 1].clause != words[a].clause)
+            subject = any(i not in covered and texts[i] not in _FILLERS for i in range(start, a))
             for i in range(a - 1, max(-1, a - 1 - self.scope), -1):
-                if words[i].sentence != words[a].sentence or i in ends:
+                if words[i].sentence != words[a].sentence or i in ends or (subject and i < start):
                     break
                 negated.add(i)
                 if words[i].clause != words[i - 1].clause and i in clause_ends:

@@ -66,8 +66,17 @@ class SignRules:
                 spans = [(a, b) for start, stop in clauses for a, b, _ in phrases.find(texts, start, stop)
                          if not set(range(a, b)) <= idioms]
                 raw[sign.id][group] = spans
-                covered |= {i for a, b in spans for i in range(a, b)}
-                inside |= {i for a, b in spans if b - a > 1 for i in range(a, b)}
+        every_span = {span for groups in raw.values() for spans in groups.values() for span in spans}
+        cue_starts = {a: b for a, b, _ in self.context.negation.cues.find(texts)}
+        for span in every_span:
+            a, b = span
+            # A sign's term that is a denial of another sign's word ("no pain" for a deep burn)
+            # still denies that word for the others; "can't feel" is a sign of its own.
+            if a in cue_starts and (cue_starts[a], b) in every_span:
+                continue
+            covered |= set(range(a, b))
+            if b - a > 1:
+                inside |= set(range(a, b))
         context = self.context.read(words, covered, inside)
         found = {
             sign.id: {

@@ -94,7 +94,9 @@ class Cluster:
     def chatbot(self, args: list[str]) -> str:
         command = [str(ROOT / ".venv" / "bin" / "chatbot"), "--corpus", str(self.corpus), "--index", str(self.index),
                    *args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        # An index build over a changed corpus trains the triage detector again (minutes on 2
+        # busy cores, with the replicas serving), so the limit is generous.
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=ROOT)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

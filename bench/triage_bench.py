@@ -120,7 +120,7 @@ def curve(triage: Triage, fire: list[tuple[str, Example]], no_fire: list[tuple[s
     triage.detector.thresholds = saved
 
 
-def leave_one_writer_out(rules_only: Triage, embedder, sentences: list[str]) -> None:
+def leave_one_writer_out(rules_only: Triage, embedder) -> None:
     book = rules_only.rules.book
     assert book.vignettes is not None, "no vignettes to hold out"
     root = ROOT / "chatbot" / "rules" / "triage" / "vignettes"
@@ -135,7 +135,7 @@ def leave_one_writer_out(rules_only: Triage, embedder, sentences: list[str]) -> 
         kept = read_vignettes([p for p in sorted(root.glob("*.yaml")) if p != path], sign_ids)
         fit_book = replace(book, vignettes=kept, fingerprint=f"{book.fingerprint}-without-{path.stem}")
         rules = type(rules_only.rules)(fit_book, rules_only.rules.context, rules_only.rules.speller.dictionary)
-        detector = build_detector(rules, embedder, sentences, fingerprint_of("bench", path.stem))
+        detector = build_detector(rules, embedder, fingerprint_of("bench", path.stem))
         items = [(e.message, list(e.history)) for e in (*(e for _, e in held.fire), *held.no_fire)]
         for certainty in levels:
             results = Triage(rules_only.rules, detector, embedder, certainty).run_many(items)
@@ -189,18 +189,18 @@ def main() -> int:
     parser.add_argument("--no-writers", action="store_true", help="skip leaving each writer out (slow)")
     args = parser.parse_args()
     go_offline()
-    from chatbot.bot import corpus_sentences
     from chatbot.search.embeddings import load_embedder
     from chatbot.search.indexing import open_index
 
     settings = Settings.load()
     embedder = load_embedder(settings.model_path, settings.embedder)
-    index = open_index(settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=True)
+    # the latency part answers from the index
+    open_index(settings.index_dir, settings.corpus_dir, embedder, settings.max_chunk_tokens, rebuild=True)
     rules_only = Triage.build(embedder, learned=False)
     fit_book, held_fire, held_no = split(rules_only.rules.book)
     rules = type(rules_only.rules)(fit_book, rules_only.rules.context, rules_only.rules.speller.dictionary)
     started = time.perf_counter()
-    detector: Detector = build_detector(rules, embedder, corpus_sentences(index), fingerprint_of("bench"))
+    detector: Detector = build_detector(rules, embedder, fingerprint_of("bench"))
     print(f"Detector built on {len(fit_book.signs)} signs' fit split in {time.perf_counter() - started:.1f} s "
           f"(cold, embeddings included); thresholds: "
           + ", ".join(f"{s}={t:.2f}" for s, t in zip(detector.sign_ids, detector.thresholds, strict=True)))
@@ -209,7 +209,7 @@ def main() -> int:
     curve(triage, held_fire, held_no)
     evaluate("Unseen messages (bench/data/triage_unseen.yaml)", triage, *unseen())
     if not args.no_writers:
-        leave_one_writer_out(rules_only, embedder, corpus_sentences(index))
+        leave_one_writer_out(rules_only, embedder)
     if not args.no_latency:
         _, no_fire = unseen()  # look-alikes and ordinary questions: short ones, stories, several questions
         latency(settings, [e.message for _, e in no_fire] + [e.message for e in rules_only.rules.book.look_alikes()])

@@ -42,7 +42,6 @@ from chatbot.answer.symptoms import SymptomMatcher
 from chatbot.answer.triage import Triage
 from chatbot.answer.wording import Article, Wording, load_phrases
 from chatbot.config import Settings
-from chatbot.knowledge.markdown import parse_blocks
 from chatbot.knowledge.topics import Topics
 from chatbot.search.batching import BatchingEmbedder
 from chatbot.search.cache import CachedEmbedder
@@ -82,7 +81,7 @@ class Chatbot:
         # Triage and retrieval share embeddings: the message triage embeds first is not embedded again.
         embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self.retriever = HybridRetriever(index, embedder)
-        self.triage = triage or Triage.build(embedder, corpus_sentences(index), cache_dir=triage_dir)
+        self.triage = triage or Triage.build(embedder, cache_dir=triage_dir)
         self.topics = Topics(index.topics, index.glossary)
         self.reader = MessageReader(self.topics)
         self.symptoms = SymptomMatcher.of(index, self.topics, embedder)
@@ -241,11 +240,6 @@ class Chatbot:
         reason = screening.reason if screening.reason in replies["smalltalk"] else "greeting"
         text = wording.fill(replies["smalltalk"][reason])
         return text + try_asking if reason in ("greeting", "about_bot") else text
-
-
-def corpus_sentences(index: SearchIndex) -> list[str]:
-    """Plain sentences and list items of the articles: what ordinary text looks like, for triage."""
-    return [unit.text for chunk in index.chunks for block in parse_blocks(chunk.text) for unit in block.units()]
 
 
 def _clean(message: str) -> str:

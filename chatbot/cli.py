@@ -129,7 +129,7 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
             index = load_index(settings.index_dir)
             check_current(index, documents, embedder, settings.max_chunk_tokens)
             print(f"Index in {settings.index_dir} is current.")
-            _triage_build(index, embedder, settings)
+            _triage_build(embedder, settings)
             return 0
         except IndexProblem as problem:
             print(str(problem).split(" Run `")[0], "Rebuilding.")
@@ -150,17 +150,16 @@ def _index_build(args: argparse.Namespace, settings: Settings) -> int:
         f"({embedded['chunks']} embedded, {embedded['reused']} unchanged), model {embedder.model_id}, "
         f"in {time.perf_counter() - started:.1f} s."
     )
-    _triage_build(index, embedder, settings)
+    _triage_build(embedder, settings)
     return 0
 
 
-def _triage_build(index, embedder, settings: Settings) -> None:
+def _triage_build(embedder, settings: Settings) -> None:
     """The triage detector lives next to the index: built here when missing or stale."""
     from chatbot.answer.triage import Triage
-    from chatbot.bot import corpus_sentences
 
     started = time.perf_counter()
-    triage = Triage.build(embedder, corpus_sentences(index), cache_dir=settings.index_dir / "triage")
+    triage = Triage.build(embedder, cache_dir=settings.index_dir / "triage")
     assert triage.detector is not None
     built = triage.detector.manifest.get("build_seconds")
     state = f"built in {time.perf_counter() - started:.1f} s" if time.perf_counter() - started > 1 else "current"

@@ -78,3 +78,10 @@ def test_a_story_that_names_no_condition_is_answered_about_the_one_its_symptoms_
     assert any(c.section.endswith("Posterior Tibial Tendonosis › Symptoms") for c in reply.citations)
     assert "not a diagnosis" in reply.body  # the article links such symptoms to it; it never says they have it
     assert bot.symptoms.closest("my ankle hurts. what is it?") is None  # nothing stands out: no guess
+
+
+def test_every_library_over_the_same_model_shares_one_triage_detector(split_bot, mixed_bot):
+    # The detector learns from the signs' examples only: adding articles never retrains it.
+    assert split_bot.triage.detector is not None
+    assert split_bot.triage.detector is mixed_bot.triage.detector
+    assert mixed_bot.triage.run("the back of my heel went pop and i cant stand on tiptoe").escalated

@@ -29,7 +29,6 @@ examples:
   no_fire:
 {no_fire}
 """
-SENTENCES = ["The widget is a small part.", "Gadgets come in many colours.", "Keep it dry."]
 
 
 def write_signs(folder: Path) -> Path:
@@ -49,7 +48,7 @@ def write_signs(folder: Path) -> Path:
 
 def build(signs: Path, cache: Path | None, embedder=None) -> tuple[Triage, HashingEmbedder]:
     embedder = embedder or HashingEmbedder()
-    return Triage.build(embedder, SENTENCES, cache_dir=cache, signs_dir=signs), embedder
+    return Triage.build(embedder, cache_dir=cache, signs_dir=signs), embedder
 
 
 def test_the_detector_is_built_saved_and_described(tmp_path):
@@ -59,7 +58,7 @@ def test_the_detector_is_built_saved_and_described(tmp_path):
     assert set(manifest["thresholds"]) == {"widget-broken", "gadget-hot"}
     assert all(MIN_THRESHOLD <= t <= MAX_THRESHOLD for t in manifest["thresholds"].values())
     assert all(MIN_THRESHOLD <= t <= 1.0 for t in manifest["alone_thresholds"].values())  # its own reading's
-    assert manifest["training"]["fire"] == 14 and manifest["training"]["corpus_sentences"] == 3
+    assert manifest["training"]["fire"] == 14
     assert set(manifest["held_out"]) == {"with_rule_features", "without_rule_features"}
     assert manifest["versions"]["scikit-learn"]
     assert triage.run("my widget is broken now").level == "emergency"
@@ -211,15 +210,3 @@ def test_its_own_reading_adds_no_sign_to_those_found(shipped_rules):
     assert [h.id for h in result.signs] == ["chest-breathing"]
     assert result.reason == "rules"
 
-
-def test_a_large_library_lends_the_detector_a_fixed_sample_of_its_sentences():
-    from chatbot.answer.triage import ordinary_sample
-
-    few = [f"sentence {i}" for i in range(10)]
-    assert ordinary_sample(few, limit=50) == few
-    many = [f"sentence {i}" for i in range(500)]
-    sample = ordinary_sample(many, limit=50)
-    assert len(sample) == 50 and set(sample) <= set(many)
-    assert ordinary_sample(list(reversed(many)), limit=50) == sample  # the same library, the same sample
-    changed = ordinary_sample([*many[:-1], "a new sentence"], limit=50)
-    assert len(set(changed) & set(sample)) >= 49

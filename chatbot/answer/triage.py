@@ -48,9 +48,6 @@ from chatbot.search.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 _SEVERITY = {"emergency": 2, "urgent": 1}
-# The articles' sentences are the detector's ordinary text; a library of a thousand articles
-# lends a fixed sample of them, so the detector trains as fast as for a few.
-MAX_ORDINARY_SENTENCES = 3000
 
 
 @dataclass(frozen=True)
@@ -68,17 +65,9 @@ class Certainty:
         return {"most": 0.0, "some": self.some, "little": self.little}[evidence]
 
 
-# Detectors built in this process, by fingerprint: every bot over the same corpus and model
-# (a test suite builds many) trains it once.
+# Detectors built in this process, by fingerprint: every bot over the same model (a test suite
+# builds many, over many corpora) trains it once.
 _BUILT: dict[str, Detector] = {}
-
-
-def ordinary_sample(sentences: Sequence[str], limit: int = MAX_ORDINARY_SENTENCES) -> list[str]:
-    """All the sentences when they are few; else `limit` of them, chosen by their content's hash
-    (the same library gives the same sample, and one changed article changes it little)."""
-    if len(sentences) <= limit:
-        return list(sentences)
-    return sorted(set(sentences), key=lambda s: hashlib.sha256(s.encode()).hexdigest())[:limit]
 
 
 @dataclass(frozen=True)
@@ -122,22 +111,18 @@ class Triage:
         self.signs = {s.id: s for s in rules.book.signs}
 
     @classmethod
-    def build(cls, embedder: Embedder | None, sentences: Sequence[str] = (), cache_dir: Path | None = None,
-              signs_dir: Path | None = None, context_path: Path | None = None, learned: bool = True) -> Triage:
+    def build(cls, embedder: Embedder | None, cache_dir: Path | None = None, signs_dir: Path | None = None,
+              context_path: Path | None = None, learned: bool = True) -> Triage:
         """Rules from `signs_dir` (default: the package's), and the detector trained for
         `embedder`, read from `cache_dir` when it is current, else built (and saved there)."""
         context = load_context(context_path)
         rules = SignRules(load_signs(signs_dir, frozenset(context.benign)), context, vocabulary())
         if embedder is None or not learned:
             return cls(rules)
-        sentences = ordinary_sample(sentences)
-        fingerprint = fingerprint_of(
-            rules.book.fingerprint, _file_digest(context_path), _model_fingerprint(embedder),
-            hashlib.sha256("\n".join(sentences).encode()).hexdigest(),
-        )
+        fingerprint = fingerprint_of(rules.book.fingerprint, _file_digest(context_path), _model_fingerprint(embedder))
         detector = Detector.load(cache_dir, fingerprint) if cache_dir else None
         if detector is None:
-            detector = _BUILT.get(fingerprint) or build_detector(rules, embedder, sentences, fingerprint)
+            detector = _BUILT.get(fingerprint) or build_detector(rules, embedder, fingerprint)
             if cache_dir:
                 detector.save(cache_dir)
         _BUILT[fingerprint] = detector

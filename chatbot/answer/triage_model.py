@@ -3,7 +3,8 @@ features, trained from the signs' examples.
 
 Each sign learns from its own `fire` examples (the whole message) against every look-alike
 (each sign's `no_fire` and the ordinary messages: the whole message and each of its sentences,
-as no part of a look-alike may fire) and plain sentences of the corpus articles. Every row is
+as no part of a look-alike may fire). It knows no article: a clinic that adds articles keeps
+the detector it has, and every bot over the same model shares one. Every row is
 also learned once more with its signs' rule features blanked, as if the rules had missed it:
 so the embedding carries weight of its own, for wordings the rules do not know. A sign's
 threshold is chosen on held-out scores (stratified folds, fixed seed) for recall first: the
@@ -13,8 +14,8 @@ lowest that keeps held-out blanked look-alikes within the false-alarm budget, so
 embedding, whose own reading is noise, keeps quiet there.
 
 Built deterministically and cached next to the index (`<index_dir>/triage/`): a manifest
-names the examples', the context rules', the corpus sentences' and the model's fingerprints,
-and the detector is rebuilt when any of them changes. Scoring needs only NumPy; scikit-learn
+names the examples', the context rules' and the model's fingerprints, and the detector is
+rebuilt when any of them changes. Scoring needs only NumPy; scikit-learn
 is imported only to build.
 """
 
@@ -36,7 +37,7 @@ from chatbot.answer.triage_signs import Example
 from chatbot.search.embeddings import Embedder
 
 log = logging.getLogger(__name__)
-DETECTOR_VERSION = 3
+DETECTOR_VERSION = 4
 SEED = 0
 FOLDS = 5
 EMBEDDING_SCALE = 4.0  # embeddings are unit vectors; this puts them on the rule features' scale
@@ -112,14 +113,14 @@ class Detector:
 class TrainingSet:
     features: np.ndarray
     positive: np.ndarray  # (rows, signs): a fire example of that sign
-    negative: np.ndarray  # (rows,): a look-alike or a corpus sentence
+    negative: np.ndarray  # (rows,): a look-alike
     group: np.ndarray  # (rows,): which example a row comes from (folds keep them together)
     real: np.ndarray  # (rows,): False for the copies with the rule features blanked
 
 
 def training_set(rules: SignRules, embedder: Embedder, fire: Sequence[tuple[str, Example]],
-                 no_fire: Sequence[Example], sentences: Sequence[str]) -> TrainingSet:
-    """Rows for the fire examples (whole message), the look-alikes (every unit) and the corpus."""
+                 no_fire: Sequence[Example]) -> TrainingSet:
+    """Rows for the fire examples (whole message) and the look-alikes (every unit)."""
     sign_index = {s.id: i for i, s in enumerate(rules.book.signs)}
     rows: list[tuple[str, np.ndarray, int, bool, int]] = []  # text, rule features, sign or -1, negative, group
     for g, (sign_id, example) in enumerate(fire):
@@ -128,8 +129,6 @@ def training_set(rules: SignRules, embedder: Embedder, fire: Sequence[tuple[str,
     for g, example in enumerate(no_fire, start=len(fire)):
         reading = rules.read(example.message, list(example.history))
         rows += [(u.text, rules.features(reading, u.clauses), -1, True, g) for u in units_of(example.message, reading)]
-    for g, sentence in enumerate(sentences, start=len(fire) + len(no_fire)):
-        rows.append((sentence, rules.features(rules.read(sentence)), -1, True, g))
     vectors = _remembered(embedder, [r[0] for r in rows])
     features = np.hstack([EMBEDDING_SCALE * vectors, np.stack([r[1] for r in rows])]).astype(np.float32)
     blanked = rules.without_signs(features)
@@ -206,11 +205,11 @@ def _model():
     return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000, random_state=SEED)
 
 
-def build_detector(rules: SignRules, embedder: Embedder, sentences: Sequence[str], fingerprint: str) -> Detector:
+def build_detector(rules: SignRules, embedder: Embedder, fingerprint: str) -> Detector:
     started = time.perf_counter()
     book = rules.book
     fire, no_fire = book.training()
-    data = training_set(rules, embedder, fire, no_fire, sentences)
+    data = training_set(rules, embedder, fire, no_fire)
     sign_ids = tuple(s.id for s in book.signs)
     fitted = fit(data, sign_ids)
     manifest = {
@@ -218,7 +217,7 @@ def build_detector(rules: SignRules, embedder: Embedder, sentences: Sequence[str
         "thresholds": {s: round(float(t), 4) for s, t in zip(sign_ids, fitted.thresholds, strict=True)},
         "alone_thresholds": {s: round(float(t), 4) for s, t in zip(sign_ids, fitted.alone_thresholds, strict=True)},
         "held_out": held_out_summary(data, fitted.held_out, fitted.thresholds, sign_ids),
-        "training": {"fire": len(fire), "no_fire": len(no_fire), "corpus_sentences": len(sentences),
+        "training": {"fire": len(fire), "no_fire": len(no_fire),
                      "rows": len(data.features), "seed": SEED, "folds": FOLDS, "C": C,
                      "embedding_scale": EMBEDDING_SCALE, "blanked_weight": BLANKED_WEIGHT,
                      "false_alarm_budget": FALSE_ALARM_BUDGET},
@@ -249,8 +248,8 @@ _VECTORS: dict[tuple[str, str], np.ndarray] = {}  # (model, text): the examples'
 
 
 def _remembered(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """Embeddings of training texts, remembered for this process: a bot for another corpus
-    (the articles' sentences change) embeds only what is new."""
+    """Embeddings of training texts, remembered for this process: a detector built again
+    (other signs' files, other context rules) embeds only what is new."""
     fingerprint = getattr(embedder, "fingerprint", None)
     model = f"{embedder.model_id}:{fingerprint() if callable(fingerprint) else ''}"
     missing = list(dict.fromkeys(t for t in texts if (model, t) not in _VECTORS))

@@ -260,6 +260,26 @@ def test_a_recovery_only_thought_is_none(triage):
                          "last week that I thought healed") is not None
 
 
+@pytest.mark.parametrize("message", [
+    # Waited for is not over: "I'll see if it wears off".
+    "my left leg's gone numb and weak out of nowhere an hour ago. I'll see if it wears off?",
+    # What stopped is said after the cue, and only that is over.
+    "my friend collapsed at the finish line, she's confused and has stopped sweating",
+])
+def test_a_recovery_waited_for_or_of_something_else_is_none(triage, message):
+    assert level(triage, message) == "emergency"
+
+
+def test_a_recovery_of_the_sign_itself_is_over(triage):
+    assert level(triage, "the cut on my foot won't stop bleeding") is not None
+    assert level(triage, "the cut on my foot won't stop bleeding, oh wait it has stopped bleeding now") is None
+
+
+def test_a_comparison_denies_nothing(triage):
+    # "feels like it's not my leg" describes the leg; a denial it is not.
+    assert level(triage, "since an hour my right leg has no power and it feels like not my leg") == "emergency"
+
+
 def test_a_denial_that_is_another_signs_term_still_denies(triage):
     # "no pain" is a deep burn's term; for a clot it is a denial.
     assert level(triage, "pain in my calf since the long flight, one side is swollen") == "urgent"

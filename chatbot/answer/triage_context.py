@@ -170,27 +170,31 @@ class ContextRules:
         return self.idioms.positions(texts)
 
     def _resolved(self, texts: list[str], words: list[Word], sentences: dict[int, tuple[int, int]],
-                  inside: set[int], negated: set[int], recovered: set[int]) -> set[int]:
+                  inside: set[int], negated: set[int], recovered: set[int]) -> dict[int | None, set[int]]:
         """Positions of words that a later "it's over now" covers: those before the cue in its
         sentence, and the sentence before; not when something after the cue says it is back,
         nor in a clause that says so itself, nor when it was only thought ("I thought it had
-        healed"). A denial said after ("back to normal colour") is part of the cue."""
+        healed"). A denial said after ("back to normal colour") is part of the cue. A cue that
+        names what stopped ("has stopped sweating") covers them only for the signs of that
+        word: keyed by its position (None: for every sign)."""
         states = {a for a, _, _ in self.states.find(texts)}
         returns = [(a, b, t) for a, b, t in self.returns.find(texts) if a not in recovered
                    and not any(i in states and words[i].clause == words[a].clause for i in range(b, b + 3))]
         doubted = {i for _, b, _ in self.doubted.find(texts) for i in range(b, b + 3)}
         back_clauses = {words[a].clause for a, _, _ in returns}
-        out: set[int] = set()
+        out: dict[int | None, set[int]] = {None: set()}
         for a, b, _ in self.resolved.find(texts):
             if a in inside or a in negated or a in doubted:  # "has not stopped" is a sign; "hasn't healed" is none
                 continue
+            named = b if b < len(texts) and texts[b].endswith("ing") and words[b].clause == words[a].clause else None
             sent = words[a].sentence
             stop = sentences[sent][1]
             if any(b <= r < stop for r, _, _ in returns):
                 continue
             start = sentences[sent - 1][0] if sent - 1 in sentences else sentences[sent][0]
-            out |= {i for i in range(start, b)
-                    if words[i].clause not in back_clauses or words[i].clause == words[a].clause}
+            out.setdefault(named, set()).update(
+                i for i in range(start, b + (named is not None))
+                if words[i].clause not in back_clauses or words[i].clause == words[a].clause)
         return out
 
     def _hypothetical(self, texts: list[str], start: int, stop: int) -> set[int]:
@@ -249,15 +253,16 @@ class Context:
     benign: dict[int, set[str]]  # sentence -> harmless causes it gives
     overridden: set[int]  # clauses that say a sign is new or worse
     every_sign: tuple[str, ...] = ()  # harmless causes that count for every sign
-    resolved: set[int] = frozenset()  # word positions an "it's over now" covers
+    resolved: dict[int | None, set[int]] = None  # word positions an "it's over now" covers (see `_resolved`)
     cause_overridden: dict[str, set[int]] = None  # cause -> sentences that say it does not explain this
     hypothetical_sentences: set[int] = frozenset()
     targets: dict[str, set[int]] = None  # cause -> positions of the only words it can explain
     thing_colours: set[int] = frozenset()  # a thing's colour words ("blue trainers")
 
     def status(self, position: int, explained_by: tuple[str, ...] = (), counts_when_over: bool = False,
-               end: int | None = None) -> str:
-        """What the sign words at `position` (to `end`) count as."""
+               end: int | None = None, own: frozenset[int] = frozenset()) -> str:
+        """What the sign words at `position` (to `end`) count as; `own`: the positions of the
+        sign's words."""
         word = self.words[position]
         if position in self.negated:
             return NEGATED
@@ -265,7 +270,8 @@ class Context:
             return REPORTED
         if word.sentence in self.past_sentences and word.clause not in self.now_clauses:
             return PAST
-        if position in self.resolved and not counts_when_over:
+        if not counts_when_over and any(position in over for named, over in (self.resolved or {}).items()
+                                        if named is None or named in own):
             return RESOLVED
         if position in self.hypothetical:
             return HYPOTHETICAL

@@ -78,9 +78,11 @@ class SignRules:
             if b - a > 1:
                 inside |= set(range(a, b))
         context = self.context.read(words, covered, inside)
+        own = {s.id: frozenset(i for spans in raw[s.id].values() for a, b in spans for i in range(a, b))
+               for s in self.book.signs}
         found = {
             sign.id: {
-                group: [(a, self._status(context, sign, group, a, b)) for a, b in spans]
+                group: [(a, self._status(context, sign, group, a, b, own[sign.id])) for a, b in spans]
                 for group, spans in raw[sign.id].items()
             }
             for sign in self.book.signs
@@ -88,15 +90,15 @@ class SignRules:
         cancelled = {}
         for sign in self.book.signs:
             # An `unless` word inside the sign's own words ("sounds drunk") is part of the sign.
-            own = {i for spans in raw[sign.id].values() for a, b in spans for i in range(a, b)}
             cancelled[sign.id] = {words[a].clause for a, b, _ in self.unless[sign.id].find(texts)
-                                  if not set(range(a, b)) <= own}
+                                  if not set(range(a, b)) <= own[sign.id]}
         return Reading(words, context, found, self._earlier(history), cancelled)
 
-    def _status(self, context: Context, sign: Sign, group: str, position: int, end: int) -> str:
+    def _status(self, context: Context, sign: Sign, group: str, position: int, end: int,
+                own: frozenset[int]) -> str:
         if group in sign.circumstances:
             return AFFIRMED if context.circumstance_counts(position) else NEGATED
-        return context.status(position, sign.explained_by, sign.counts_when_over, end)
+        return context.status(position, sign.explained_by, sign.counts_when_over, end, own)
 
     def _earlier(self, history: list[str]) -> dict[str, set[str]]:
         """Per sign, the groups that counted in the person's recent turns."""
@@ -242,9 +244,10 @@ class SignRules:
         ctx, words = reading.context, reading.words
         inside = [i for i, w in enumerate(words) if clauses is None or w.clause in clauses]
         sentences = {words[i].sentence for i in inside}
+        over = set().union(*ctx.resolved.values())
         row += [
             float(any(i in ctx.negated for i in inside)),
-            float(bool(sentences & ctx.past_sentences) or any(i in ctx.resolved for i in inside)),
+            float(bool(sentences & ctx.past_sentences) or any(i in over for i in inside)),
             float(any(words[i].clause in ctx.reported_clauses for i in inside)),
             float(bool(sentences & ctx.hypothetical_sentences)),
             float(any(ctx.benign.get(s) for s in sentences)),

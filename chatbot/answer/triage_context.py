@@ -5,9 +5,7 @@ A sign's words count only when they describe something happening now to someone.
   until a word or a new clause that starts another thought (triage_negation.py);
 - past: its sentence says it was long ago ("years ago", "as a kid") and its clause has no word of now;
 - resolved: it is over now ("went back to normal", "pinked up", "it's stopped"), said later in its
-  sentence or in the next one, unless something says it is back ("... but it's still numb"); a
-  return followed by a normal state ("and now they're normal") is none, nor is a recovery only
-  thought ("a cut I thought had healed");
+  sentence or in the next one, unless something says it is back (triage_recovery.py);
   a sign may declare that it needs care even when it has passed (a mini-stroke);
 - reported: read or heard about, or someone else's past ("my friend had ..."), until the
   message speaks of the present again ("my dad had a fall and his ankle IS bent" fires);
@@ -32,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from chatbot.answer.triage_negation import Negation
+from chatbot.answer.triage_recovery import Recovery
 from chatbot.answer.triage_text import PhraseSet, Word, normalize
 
 # Words that may stand between a negation and what it denies: "isn't really improving".
@@ -46,11 +45,7 @@ class ContextRules:
         self.shorthand = {normalize(str(k)): normalize(str(v)) for k, v in data.get("shorthand", {}).items()}
         self.negation = Negation(data["negation"])
         self.past = PhraseSet(data["past"])
-        resolved = data["resolved"]
-        self.resolved = PhraseSet(resolved["cues"])
-        self.returns = PhraseSet(resolved["returns"])
-        self.doubted = PhraseSet(resolved["doubted"])
-        self.states = PhraseSet(resolved["states"])
+        self.recovery = Recovery(data["resolved"])
         self.now = PhraseSet(data["now"])
         self.idioms = PhraseSet(data["idioms"])
         reported = data["reported"]
@@ -88,8 +83,8 @@ class ContextRules:
 
     def words(self) -> set[str]:
         """Every word the context lists: never "mended" into a sign word."""
-        sets = [self.clause_breaks, *self.negation.phrase_sets(),
-                self.past, self.resolved, self.returns, self.doubted, self.states, self.now, self.idioms,
+        sets = [self.clause_breaks, *self.negation.phrase_sets(), *self.recovery.phrase_sets(),
+                self.past, self.now, self.idioms,
                 self.source, self.others, self.past_verbs, self.family, self.family_past_verbs, self.present,
                 self.together,
                 self.hypothetical, self.conditional, self.conditional_verbs, self.actual, self.claims_own, self.own,
@@ -109,7 +104,7 @@ class ContextRules:
         forward = self.negation.forward(texts, words, covered, negations)
         negated = forward | self.negation.backward(texts, words, covered)
         # "Pink and warm again" says it is over: its "again" is no return and no worsening.
-        recovered = {i for a, b, _ in self.resolved.find(texts) for i in range(a, b)}
+        recovered = self.recovery.cue_positions(texts)
         # Right after a negation word, a cue or a cause is none, even where that word negates no
         # sign ("not improving", "isn't really getting better").
         denied = {i for _, b, _ in negations for i in ((b, b + 1) if b < len(texts) and texts[b] in _DEGREE else (b,))}
@@ -151,7 +146,7 @@ class ContextRules:
                 benign[sent] = benign.get(sent, set()) | (benign[found[-1]] & set(self.every_sign))
         return Context(words, negated, now_clauses, past_sentences, self._reported(texts, words, clauses),
                        hypothetical, benign, overridden, self.every_sign,
-                       self._resolved(texts, words, sentences, inside, forward | denied, recovered),
+                       self.recovery.over(texts, words, sentences, inside, forward | denied),
                        cause_overridden,
                        {words[i].sentence for i in hypothetical},
                        {name: p.positions(texts) for name, p in self.benign_targets.items()},
@@ -169,33 +164,6 @@ class ContextRules:
     def idiom_positions(self, texts: list[str]) -> set[int]:
         return self.idioms.positions(texts)
 
-    def _resolved(self, texts: list[str], words: list[Word], sentences: dict[int, tuple[int, int]],
-                  inside: set[int], negated: set[int], recovered: set[int]) -> dict[int | None, set[int]]:
-        """Positions of words that a later "it's over now" covers: those before the cue in its
-        sentence, and the sentence before; not when something after the cue says it is back,
-        nor in a clause that says so itself, nor when it was only thought ("I thought it had
-        healed"). A denial said after ("back to normal colour") is part of the cue. A cue that
-        names what stopped ("has stopped sweating") covers them only for the signs of that
-        word: keyed by its position (None: for every sign)."""
-        states = {a for a, _, _ in self.states.find(texts)}
-        returns = [(a, b, t) for a, b, t in self.returns.find(texts) if a not in recovered
-                   and not any(i in states and words[i].clause == words[a].clause for i in range(b, b + 3))]
-        doubted = {i for _, b, _ in self.doubted.find(texts) for i in range(b, b + 3)}
-        back_clauses = {words[a].clause for a, _, _ in returns}
-        out: dict[int | None, set[int]] = {None: set()}
-        for a, b, _ in self.resolved.find(texts):
-            if a in inside or a in negated or a in doubted:  # "has not stopped" is a sign; "hasn't healed" is none
-                continue
-            named = b if b < len(texts) and texts[b].endswith("ing") and words[b].clause == words[a].clause else None
-            sent = words[a].sentence
-            stop = sentences[sent][1]
-            if any(b <= r < stop for r, _, _ in returns):
-                continue
-            start = sentences[sent - 1][0] if sent - 1 in sentences else sentences[sent][0]
-            out.setdefault(named, set()).update(
-                i for i in range(start, b + (named is not None))
-                if words[i].clause not in back_clauses or words[i].clause == words[a].clause)
-        return out
 
     def _hypothetical(self, texts: list[str], start: int, stop: int) -> set[int]:
         """The positions a general question covers: the sentence, or only from its cue on when
@@ -253,7 +221,7 @@ class Context:
     benign: dict[int, set[str]]  # sentence -> harmless causes it gives
     overridden: set[int]  # clauses that say a sign is new or worse
     every_sign: tuple[str, ...] = ()  # harmless causes that count for every sign
-    resolved: dict[int | None, set[int]] = None  # word positions an "it's over now" covers (see `_resolved`)
+    resolved: dict[int | None, set[int]] = None  # word positions an "it's over now" covers (see `Recovery.over`)
     cause_overridden: dict[str, set[int]] = None  # cause -> sentences that say it does not explain this
     hypothetical_sentences: set[int] = frozenset()
     targets: dict[str, set[int]] = None  # cause -> positions of the only words it can explain
